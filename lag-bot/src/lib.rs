@@ -1,0 +1,9 @@
+//! `lag-bot`: declarative robots for Lag.
+//!
+//! A Lag robot belongs to one server, authenticates with an API key, receives events over
+//! HTTP (webhook, SSE or long-poll) and acts through Lag's REST API. `lag-bot` turns that into
+//! a handful of annotated async functions.
+
+pub mod error;
+
+pub use error::{BoxError, Error, ErrorKind, Result};
