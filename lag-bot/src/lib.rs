@@ -4,6 +4,8 @@
 //! HTTP (webhook, SSE or long-poll) and acts through Lag's REST API. `lag-bot` turns that into
 //! a handful of annotated async functions.
 
+pub mod ctx;
 pub mod error;
 
+pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};
