@@ -6,6 +6,8 @@
 
 pub mod ctx;
 pub mod error;
+pub mod metrics;
+pub mod transport;
 
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};

@@ -1,0 +1,189 @@
+//! Remembering which deliveries already arrived, so a redelivered event runs once.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Mutex;
+
+use futures_util::future::BoxFuture;
+
+use crate::Result;
+
+/// Where a robot remembers the ids of the deliveries it has accepted.
+///
+/// Lag redelivers an event when it did not see a success answer in time, and reconnecting
+/// transports may replay a few events; a store makes each id run once. The in-memory
+/// [`MemoryDedup`] serves a single process; a shared store (e.g. Redis `SET NX EX`) lets
+/// several replicas of one robot share the work without running an event twice.
+///
+/// The methods return boxed futures so the trait can be used as `Arc<dyn DedupStore>`.
+///
+/// ```
+/// use lag_bot::transport::{DedupStore, MemoryDedup};
+///
+/// # tokio_test_block(async {
+/// let store = MemoryDedup::new(1000);
+/// assert!(store.claim("evt_1").await?);
+/// assert!(!store.claim("evt_1").await?, "a second claim is a duplicate");
+/// store.release("evt_1").await?;
+/// assert!(store.claim("evt_1").await?, "a released id can be claimed again");
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub trait DedupStore: Send + Sync + 'static {
+    /// Records `id` and answers `true` if it was not already recorded, `false` for a duplicate.
+    /// Must be atomic: of two concurrent claims of one id, exactly one gets `true`.
+    fn claim<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool>>;
+
+    /// Forgets `id` again. The runtime calls it when a claimed delivery could not be accepted
+    /// (queue full, shutting down), so that Lag's redelivery is not mistaken for a duplicate.
+    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+}
+
+/// An in-memory [`DedupStore`] holding the most recent `capacity` ids.
+///
+/// Lag retries for up to about a day and a half, but nearly all redeliveries arrive within
+/// minutes; a few thousand ids cover hours of traffic for a typical robot in a few hundred
+/// kilobytes. The oldest id is forgotten first.
+pub struct MemoryDedup {
+    capacity: usize,
+    inner: Mutex<Ring>,
+}
+
+#[derive(Default)]
+struct Ring {
+    order: VecDeque<(String, u64)>,
+    seen: HashMap<String, u64>,
+    next: u64,
+}
+
+impl MemoryDedup {
+    /// The default number of remembered ids.
+    pub const DEFAULT_CAPACITY: usize = 10_000;
+
+    /// A store remembering the last `capacity` ids (at least one).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            inner: Mutex::new(Ring::default()),
+        }
+    }
+
+    /// How many ids are remembered now.
+    pub fn len(&self) -> usize {
+        self.lock().seen.len()
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn claim_now(&self, id: &str) -> bool {
+        let mut ring = self.lock();
+        if ring.seen.contains_key(id) {
+            return false;
+        }
+        let generation = ring.next;
+        ring.next += 1;
+        ring.seen.insert(id.to_owned(), generation);
+        ring.order.push_back((id.to_owned(), generation));
+        while ring.seen.len() > self.capacity {
+            let Some((old, generation)) = ring.order.pop_front() else {
+                break;
+            };
+            if ring.seen.get(&old) == Some(&generation) {
+                ring.seen.remove(&old);
+            }
+        }
+        // Released ids leave stale entries behind; keep the ring from growing without bound.
+        if ring.order.len() > self.capacity.saturating_mul(2) {
+            let Ring { order, seen, .. } = &mut *ring;
+            order.retain(|(id, generation)| seen.get(id) == Some(generation));
+        }
+        true
+    }
+}
+
+impl Default for MemoryDedup {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CAPACITY)
+    }
+}
+
+impl fmt::Debug for MemoryDedup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryDedup")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl DedupStore for MemoryDedup {
+    fn claim<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool>> {
+        let fresh = self.claim_now(id);
+        Box::pin(async move { Ok(fresh) })
+    }
+
+    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        self.lock().seen.remove(id);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgets_the_oldest_beyond_capacity() {
+        let store = MemoryDedup::new(2);
+        assert!(store.claim_now("a"));
+        assert!(store.claim_now("b"));
+        assert!(!store.claim_now("a"));
+        assert!(store.claim_now("c"));
+        assert_eq!(store.len(), 2);
+        assert!(store.claim_now("a"), "`a` was the oldest and is forgotten");
+        assert!(!store.claim_now("c"));
+    }
+
+    #[test]
+    fn a_released_and_reclaimed_id_is_not_evicted_by_its_stale_entry() {
+        let store = MemoryDedup::new(3);
+        assert!(store.claim_now("a"));
+        store.lock().seen.remove("a");
+        assert!(store.claim_now("b"));
+        assert!(store.claim_now("a"));
+        assert!(store.claim_now("c"));
+        // The first entry of `a` is evicted now, but `a` was claimed again since.
+        assert!(!store.claim_now("a"));
+        assert!(store.order_len() <= 6);
+    }
+
+    #[test]
+    fn stale_entries_do_not_grow_without_bound() {
+        let store = MemoryDedup::new(4);
+        for i in 0..1000 {
+            let id = format!("e{i}");
+            assert!(store.claim_now(&id));
+            store.lock().seen.remove(&id);
+        }
+        assert!(store.order_len() <= 8);
+        assert!(store.is_empty());
+    }
+
+    impl MemoryDedup {
+        fn order_len(&self) -> usize {
+            self.lock().order.len()
+        }
+    }
+}
