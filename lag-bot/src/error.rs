@@ -206,6 +206,34 @@ impl std::error::Error for Error {
     }
 }
 
+impl Error {
+    /// An [`ErrorKind::Decode`] error for input that could not be understood.
+    pub(crate) fn decode(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Decode, message)
+    }
+
+    /// An [`ErrorKind::InvalidInput`] error for input rejected before sending.
+    pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// An [`ErrorKind::Config`] error for a builder given unusable settings.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message)
+    }
+
+    /// Puts `context` in front of the message, keeping kind, status and source.
+    pub(crate) fn context(mut self, context: &str) -> Self {
+        self.inner.message = format!("{context}: {}", self.inner.message);
+        self
+    }
+
+    /// An [`ErrorKind::Decode`] error for JSON that did not match the expected shape.
+    pub(crate) fn json(what: &str, err: serde_json::Error) -> Self {
+        Self::decode(format!("{what}: {err}")).with_source(err)
+    }
+}
+
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::new(ErrorKind::Transport, err.to_string()).with_source(err)

@@ -6,7 +6,9 @@
 
 pub mod ctx;
 pub mod error;
+pub mod events;
 pub mod metrics;
+pub mod model;
 pub mod transport;
 
 pub use ctx::Ctx;
