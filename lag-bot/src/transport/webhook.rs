@@ -1,0 +1,411 @@
+//! The webhook receiver: verifies, decodes, deduplicates and queues Lag's POSTed events.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
+
+use super::signature::{self, SignedHeaders, WebhookSecret};
+use super::{Admission, Delivery, Intake, Offer};
+use crate::events::Envelope;
+use crate::metrics::{Metrics, Outcome};
+use crate::{BoxError, Error, ErrorKind, Result};
+
+pub(crate) const TRANSPORT: &str = "webhook";
+
+/// Where the webhook receiver listens.
+#[derive(Clone)]
+pub(crate) enum Listen {
+    Addr(SocketAddr),
+    Bound(Arc<Mutex<Option<std::net::TcpListener>>>),
+    Mounted,
+}
+
+/// When the receiver answers Lag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ack {
+    /// As soon as the event is safely in the robot's queue (the default). Handlers run after the
+    /// answer, so a slow handler never makes Lag time out and redeliver.
+    Queued,
+    /// After the event's handlers finished, or after `within`, whichever comes first (the
+    /// delivery still succeeds then; handlers keep running). Keep `within` under Lag's 15 s
+    /// deadline.
+    Handled {
+        /// The longest the answer waits for the handlers.
+        within: Duration,
+    },
+}
+
+/// Settings of the webhook transport: signing secrets, where to listen, limits, and when to
+/// acknowledge.
+///
+/// ```
+/// use std::time::Duration;
+/// use lag_bot::transport::{Ack, WebhookConfig, WebhookSecret};
+///
+/// let config = WebhookConfig::new(WebhookSecret::parse_list("whsec_b2xk,whsec_bmV3")?)
+///     .listen("0.0.0.0:8080".parse().unwrap())
+///     .path("/lag/events")
+///     .max_body_bytes(256 * 1024)
+///     .ack(Ack::Handled { within: Duration::from_secs(10) });
+/// assert_eq!(config.path_str(), "/lag/events");
+/// # Ok::<(), lag_bot::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct WebhookConfig {
+    pub(crate) secrets: Vec<WebhookSecret>,
+    pub(crate) listen: Listen,
+    pub(crate) path: String,
+    pub(crate) max_body: usize,
+    pub(crate) tolerance: Duration,
+    pub(crate) ack: Ack,
+    pub(crate) metrics_path: Option<String>,
+}
+
+impl WebhookConfig {
+    /// The default listen address, `127.0.0.1:3000`.
+    pub const DEFAULT_LISTEN: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 3000);
+    /// The default path, `/webhook`.
+    pub const DEFAULT_PATH: &'static str = "/webhook";
+    /// The default body limit, 1 MiB (an event is a few kilobytes at most).
+    pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+    /// A receiver accepting deliveries signed with any of `secrets` (several during a
+    /// rotation), listening on `127.0.0.1:3000` at `/webhook`.
+    pub fn new(secrets: impl IntoIterator<Item = WebhookSecret>) -> Self {
+        Self {
+            secrets: secrets.into_iter().collect(),
+            listen: Listen::Addr(Self::DEFAULT_LISTEN),
+            path: Self::DEFAULT_PATH.to_owned(),
+            max_body: Self::DEFAULT_MAX_BODY,
+            tolerance: signature::DEFAULT_TOLERANCE,
+            ack: Ack::Queued,
+            metrics_path: Some("/metrics".to_owned()),
+        }
+    }
+
+    /// Listens on `addr` (port 0 picks a free port; the running robot reports it).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = Listen::Addr(addr);
+        self
+    }
+
+    /// Serves on an already bound listener (socket activation, or a port reserved in a test).
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Self {
+        self.listen = Listen::Bound(Arc::new(Mutex::new(Some(listener))));
+        self
+    }
+
+    /// Binds nothing: the application mounts the robot's `WebhookService` in its own server.
+    pub fn mounted(mut self) -> Self {
+        self.listen = Listen::Mounted;
+        self
+    }
+
+    /// The path deliveries are POSTed to (default `/webhook`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let path = path.into();
+        self.path = if path.starts_with('/') {
+            path
+        } else {
+            format!("/{path}")
+        };
+        self
+    }
+
+    /// The configured path.
+    pub fn path_str(&self) -> &str {
+        &self.path
+    }
+
+    /// Larger bodies are answered 413 without being read (default 1 MiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body = limit;
+        self
+    }
+
+    /// How far `webhook-timestamp` may be from the local clock (default 5 minutes).
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// When to answer Lag (default [`Ack::Queued`]).
+    pub fn ack(mut self, ack: Ack) -> Self {
+        self.ack = ack;
+        self
+    }
+
+    /// Where the receiver serves Prometheus metrics (default `/metrics`); `None` serves none.
+    pub fn metrics_path(mut self, path: Option<&str>) -> Self {
+        self.metrics_path = path.map(str::to_owned);
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.secrets.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the webhook transport needs at least one signing secret (`whsec_...`)",
+            ));
+        }
+        if self.metrics_path.as_deref() == Some(self.path.as_str()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "the webhook path and the metrics path must differ",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listen: &dyn fmt::Debug = match &self.listen {
+            Listen::Addr(addr) => addr,
+            Listen::Bound(_) => &"<bound listener>",
+            Listen::Mounted => &"<mounted>",
+        };
+        f.debug_struct("WebhookConfig")
+            .field("secrets", &self.secrets.len())
+            .field("listen", listen)
+            .field("path", &self.path)
+            .field("max_body", &self.max_body)
+            .field("tolerance", &self.tolerance)
+            .field("ack", &self.ack)
+            .field("metrics_path", &self.metrics_path)
+            .finish()
+    }
+}
+
+/// The robot's webhook endpoint as a plain HTTP service, to mount in an application's own server.
+///
+/// It implements `tower_service::Service<http::Request<B>>` for any `http_body::Body`, so it
+/// mounts in axum (`Router::route_service`), hyper, or any tower-based server. It answers:
+///
+/// | status | when |
+/// |---|---|
+/// | 200 | accepted (or a duplicate of an accepted delivery) |
+/// | 400 | verified, but not an event (malformed JSON) |
+/// | 401 | missing, stale or wrong signature; nothing is dispatched |
+/// | 405 | not a POST |
+/// | 410 | only after the robot was retired on purpose (Lag then disables it) |
+/// | 413 | body over the limit |
+/// | 503 | queue full, or shutting down: Lag redelivers later |
+///
+/// Get it from a running robot with `RobotHandle::webhook_service`.
+#[derive(Clone)]
+pub struct WebhookService {
+    core: Arc<Core>,
+}
+
+pub(crate) struct Core {
+    secrets: Vec<WebhookSecret>,
+    tolerance: Duration,
+    max_body: usize,
+    ack: Ack,
+    intake: Arc<dyn Intake>,
+    metrics: Metrics,
+    gone: AtomicBool,
+}
+
+impl WebhookService {
+    pub(crate) fn new(config: &WebhookConfig, intake: Arc<dyn Intake>, metrics: Metrics) -> Self {
+        Self {
+            core: Arc::new(Core {
+                secrets: config.secrets.clone(),
+                tolerance: config.tolerance,
+                max_body: config.max_body,
+                ack: config.ack,
+                intake,
+                metrics,
+                gone: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// From now on answers every verified delivery with 410 Gone, which makes Lag disable the
+    /// robot. Only for retiring a robot for good: re-enabling takes the owner's action.
+    pub(crate) fn retire(&self) {
+        self.core.gone.store(true, Ordering::SeqCst);
+    }
+
+    /// Handles one delivery given its headers and raw body; the core of the service.
+    pub(crate) async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Answer {
+        let core = &self.core;
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let signed = SignedHeaders {
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+        };
+        let id = match signature::verify(
+            &core.secrets,
+            signed,
+            body,
+            SystemTime::now(),
+            core.tolerance,
+        ) {
+            Ok(id) => id,
+            Err(rejection) => {
+                tracing::warn!(webhook_id = ?signed.id, %rejection, "webhook delivery rejected");
+                return core.answer(Outcome::Unauthorized);
+            }
+        };
+        let span = tracing::info_span!("webhook", webhook_id = id);
+        let _entered = span.enter();
+        if core.gone.load(Ordering::SeqCst) {
+            return core.answer(Outcome::Gone);
+        }
+        let envelope = match Envelope::from_webhook(Some(id), body) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                tracing::warn!(error = %err, "webhook body is not an event");
+                return core.answer(Outcome::Malformed);
+            }
+        };
+        drop(_entered);
+        let want_done = matches!(core.ack, Ack::Handled { .. });
+        let delivery = Delivery {
+            transport: TRANSPORT,
+            envelope,
+        };
+        match core.intake.offer(delivery, Admission::Now, want_done).await {
+            Offer::Accepted(done) => {
+                core.metrics.delivery(TRANSPORT, Outcome::Accepted);
+                if let (Ack::Handled { within }, Some(done)) = (core.ack, done) {
+                    if tokio::time::timeout(within, done).await.is_err() {
+                        return Answer::new(StatusCode::ACCEPTED, "accepted, still running");
+                    }
+                    return Answer::new(StatusCode::OK, "handled");
+                }
+                Answer::new(StatusCode::OK, "accepted")
+            }
+            Offer::Duplicate => core.answer(Outcome::Duplicate),
+            Offer::Full => core.answer(Outcome::QueueFull),
+            Offer::Closed => core.answer(Outcome::ShuttingDown),
+            Offer::Failed(err) => {
+                tracing::error!(error = %err, "could not record the delivery; asking Lag to retry");
+                Answer::new(StatusCode::SERVICE_UNAVAILABLE, "try again later")
+            }
+        }
+    }
+}
+
+impl Core {
+    fn answer(&self, outcome: Outcome) -> Answer {
+        self.metrics.delivery(TRANSPORT, outcome);
+        match outcome {
+            Outcome::Accepted => Answer::new(StatusCode::OK, "accepted"),
+            Outcome::Duplicate => Answer::new(StatusCode::OK, "duplicate"),
+            Outcome::Unauthorized => Answer::new(StatusCode::UNAUTHORIZED, "invalid signature"),
+            Outcome::Malformed => Answer::new(StatusCode::BAD_REQUEST, "malformed event"),
+            Outcome::TooLarge => Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+            Outcome::QueueFull => Answer::new(StatusCode::SERVICE_UNAVAILABLE, "queue full"),
+            Outcome::ShuttingDown => Answer::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+            Outcome::Gone => Answer::new(StatusCode::GONE, "robot retired"),
+        }
+    }
+}
+
+/// A status and a short plain-text body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) text: &'static str,
+}
+
+impl Answer {
+    fn new(status: StatusCode, text: &'static str) -> Self {
+        Self { status, text }
+    }
+
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from_static(self.text.as_bytes())));
+        *response.status_mut() = self.status;
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl<B> tower_service::Service<Request<B>> for WebhookService
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, std::result::Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<std::result::Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let service = self.clone();
+        Box::pin(async move {
+            if request.method() != Method::POST {
+                let mut response =
+                    Answer::new(StatusCode::METHOD_NOT_ALLOWED, "use POST").into_response();
+                response
+                    .headers_mut()
+                    .insert(http::header::ALLOW, HeaderValue::from_static("POST"));
+                return Ok(response);
+            }
+            let limit = service.core.max_body;
+            let declared = request
+                .headers()
+                .get(CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|len| len > limit as u64) {
+                return Ok(service.core.answer(Outcome::TooLarge).into_response());
+            }
+            let (parts, body) = request.into_parts();
+            let body = match Limited::new(body, limit).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(err) if err.is::<LengthLimitError>() => {
+                    return Ok(service.core.answer(Outcome::TooLarge).into_response());
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "webhook body could not be read");
+                    return Ok(
+                        Answer::new(StatusCode::BAD_REQUEST, "unreadable body").into_response()
+                    );
+                }
+            };
+            Ok(service.handle(&parts.headers, &body).await.into_response())
+        })
+    }
+}
+
+impl fmt::Debug for WebhookService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookService")
+            .field("secrets", &self.core.secrets.len())
+            .field("max_body", &self.core.max_body)
+            .field("ack", &self.core.ack)
+            .field("retired", &self.core.gone.load(Ordering::SeqCst))
+            .finish()
+    }
+}
