@@ -4,6 +4,7 @@
 //! HTTP (webhook, SSE or long-poll) and acts through Lag's REST API. `lag-bot` turns that into
 //! a handful of annotated async functions.
 
+pub mod client;
 pub mod ctx;
 pub mod error;
 pub mod events;
@@ -11,5 +12,8 @@ pub mod metrics;
 pub mod model;
 pub mod transport;
 
+pub use client::Client;
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use events::Event;
+pub use model::SendMessage;

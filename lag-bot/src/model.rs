@@ -143,11 +143,13 @@ open_enum! {
 }
 
 open_enum! {
-    /// A member's online status.
+    /// A member's online status; [`Offline`](Self::Offline) when Lag did not say.
+    #[derive(Default)]
     pub enum UserStatus {
         /// Connected.
         Online = "online",
         /// Not connected.
+        #[default]
         Offline = "offline",
         /// Playing a game.
         InGame = "in-game",
@@ -157,13 +159,15 @@ open_enum! {
 }
 
 open_enum! {
-    /// A member's coarse role in the server.
+    /// A member's coarse role in the server; [`Member`](Self::Member) when Lag did not say.
+    #[derive(Default)]
     pub enum ServerRole {
         /// The server's owner.
         Owner = "owner",
         /// An administrator.
         Admin = "admin",
         /// A regular member.
+        #[default]
         Member = "member",
     }
 }
@@ -175,18 +179,6 @@ open_enum! {
         User = "user",
         /// A robot.
         Robot = "robot",
-    }
-}
-
-impl Default for UserStatus {
-    fn default() -> Self {
-        Self::Offline
-    }
-}
-
-impl Default for ServerRole {
-    fn default() -> Self {
-        Self::Member
     }
 }
 
