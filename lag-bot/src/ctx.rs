@@ -3,8 +3,10 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::client::Client;
 use crate::events::{Envelope, Event, RoomMessage};
-use crate::model::RobotInfo;
+use crate::model::{Message, RobotInfo, SendMessage};
+use crate::{Error, ErrorKind, Result};
 
 /// What a handler gets besides its event: the robot's shared state, the REST client, the robot's
 /// own identity and the event being handled, with helpers to answer in the same room.
@@ -18,15 +20,22 @@ pub struct Ctx<S = ()> {
 
 struct Inner<S> {
     state: Arc<S>,
+    client: Client,
     me: Arc<RobotInfo>,
     envelope: Arc<Envelope>,
 }
 
 impl<S> Ctx<S> {
-    pub(crate) fn new(state: Arc<S>, me: Arc<RobotInfo>, envelope: Arc<Envelope>) -> Self {
+    pub(crate) fn new(
+        state: Arc<S>,
+        client: Client,
+        me: Arc<RobotInfo>,
+        envelope: Arc<Envelope>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 state,
+                client,
                 me,
                 envelope,
             }),
@@ -36,6 +45,11 @@ impl<S> Ctx<S> {
     /// The robot's user state.
     pub fn state(&self) -> &S {
         &self.inner.state
+    }
+
+    /// The REST client, shared by the whole robot (one rate limiter for every handler).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
     }
 
     /// The robot's own identity, as Lag reported it at startup.
@@ -66,6 +80,54 @@ impl<S> Ctx<S> {
     /// The posted message, for `room.message` and `robot.mentioned` events.
     pub fn message(&self) -> Option<&RoomMessage> {
         self.event().message()
+    }
+
+    /// Posts `content` in `room_id`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the client's `send` reports: empty or over-long content, a missing permission,
+    /// an unknown room, or a network failure.
+    pub async fn send(&self, room_id: &str, content: impl Into<String>) -> Result<Message> {
+        self.inner.client.send(room_id, content).await
+    }
+
+    /// Posts `content` in the room the event happened in.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when the event has no room (e.g. `member.join`), else as
+    /// [`send`](Self::send).
+    pub async fn say(&self, content: impl Into<String>) -> Result<Message> {
+        let room = self.require_room("say")?;
+        self.inner.client.send(room, content).await
+    }
+
+    /// Answers the triggering message as a reply, in its room. For events without a message
+    /// (e.g. `voice.join`) it posts a plain message in the event's room.
+    ///
+    /// # Errors
+    ///
+    /// As [`say`](Self::say).
+    pub async fn reply(&self, content: impl Into<String>) -> Result<Message> {
+        let room = self.require_room("reply")?;
+        let mut message = SendMessage::new(content);
+        if let Some(id) = self.message().and_then(|m| m.message_id.as_deref()) {
+            message = message.reply_to(id);
+        }
+        self.inner.client.send_message(room, message).await
+    }
+
+    fn require_room(&self, what: &str) -> Result<&str> {
+        self.room_id().ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "cannot {what}: a `{}` event has no room; use `send` with a room id",
+                    self.event().event_type()
+                ),
+            )
+        })
     }
 }
 

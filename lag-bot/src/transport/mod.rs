@@ -6,19 +6,88 @@
 
 mod backoff;
 mod dedup;
+pub(crate) mod poll;
 pub(crate) mod server;
 mod signature;
+pub(crate) mod sse;
 pub(crate) mod webhook;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use crate::Error;
 use crate::events::Envelope;
+use crate::{Error, ErrorKind};
 
 pub use dedup::{DedupStore, MemoryDedup};
+pub use poll::PollConfig;
 pub use signature::WebhookSecret;
+pub use sse::SseConfig;
 pub use webhook::{Ack, WebhookConfig, WebhookService};
+
+/// How the robot receives its events: the transport chosen for it in Lag's portal.
+///
+/// ```
+/// use lag_bot::transport::{PollConfig, SseConfig, Transport, WebhookConfig, WebhookSecret};
+///
+/// let webhook = Transport::from(WebhookConfig::new([WebhookSecret::new("whsec_c2VjcmV0")?]));
+/// assert_eq!(webhook.name(), "webhook");
+/// assert_eq!(Transport::from(SseConfig::new()).name(), "sse");
+/// assert_eq!(Transport::from(PollConfig::new()).name(), "poll");
+/// # Ok::<(), lag_bot::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Lag POSTs each event to the robot's HTTPS endpoint, signed.
+    Webhook(WebhookConfig),
+    /// The robot holds a Server-Sent Events stream open.
+    Sse(SseConfig),
+    /// The robot asks for queued events in a loop.
+    Poll(PollConfig),
+}
+
+impl Transport {
+    /// The transport's short name: `webhook`, `sse` or `poll` (as in `LAG_TRANSPORT`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transport::Webhook(_) => webhook::TRANSPORT,
+            Transport::Sse(_) => sse::TRANSPORT,
+            Transport::Poll(_) => poll::TRANSPORT,
+        }
+    }
+}
+
+impl From<WebhookConfig> for Transport {
+    fn from(config: WebhookConfig) -> Self {
+        Transport::Webhook(config)
+    }
+}
+
+impl From<SseConfig> for Transport {
+    fn from(config: SseConfig) -> Self {
+        Transport::Sse(config)
+    }
+}
+
+impl From<PollConfig> for Transport {
+    fn from(config: PollConfig) -> Self {
+        Transport::Poll(config)
+    }
+}
+
+/// Errors a reconnecting consumer cannot fix by trying again: a rejected key, or a robot set
+/// up for another transport.
+pub(crate) fn is_fatal(error: &Error) -> bool {
+    matches!(error.kind(), ErrorKind::Unauthorized | ErrorKind::Conflict)
+}
+
+/// The error for an event that a consumer had taken from Lag and the dispatcher would not hold.
+pub(crate) fn refused_taken_event(offer: &Offer) -> Error {
+    Error::new(
+        ErrorKind::Transport,
+        format!("the dispatcher refused an event already taken from Lag ({offer:?})"),
+    )
+}
 
 /// One event as a transport received it.
 #[derive(Debug)]

@@ -1,0 +1,111 @@
+//! The long-poll consumer: `GET /robots/@me/events/poll` in a loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::Backoff;
+use super::{Admission, Delivery, Intake, Offer, is_fatal, refused_taken_event};
+use crate::Result;
+use crate::client::Client;
+use crate::events::decode_poll;
+use crate::metrics::{Metrics, Outcome};
+
+pub(crate) const TRANSPORT: &str = "poll";
+
+/// Settings of the long-poll transport.
+///
+/// ```
+/// use std::time::Duration;
+/// use lag_bot::transport::PollConfig;
+///
+/// let config = PollConfig::new().retry_delay(Duration::from_secs(1), Duration::from_secs(30));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub(crate) retry_base: Duration,
+    pub(crate) retry_max: Duration,
+}
+
+impl PollConfig {
+    /// Polls again at once after an answer; after a failure waits about 5 s, backing off up
+    /// to 60 s while failures repeat.
+    pub fn new() -> Self {
+        Self {
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(60),
+        }
+    }
+
+    /// The delay after a failed poll, and the cap it doubles up to while failures repeat.
+    /// Each delay is jittered.
+    pub fn retry_delay(mut self, first: Duration, max: Duration) -> Self {
+        self.retry_base = first;
+        self.retry_max = max;
+        self
+    }
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Polls until `stop` fires. Returns an error only for failures retrying cannot fix.
+pub(crate) async fn run(
+    client: Client,
+    config: PollConfig,
+    intake: Arc<dyn Intake>,
+    metrics: Metrics,
+    stop: CancellationToken,
+) -> Result<()> {
+    let mut backoff = Backoff::new(config.retry_base, config.retry_max);
+    loop {
+        let polled = tokio::select! {
+            biased;
+            () = stop.cancelled() => return Ok(()),
+            polled = client.poll_raw() => polled,
+        };
+        let failure = match polled.and_then(|body| decode_poll(&body)) {
+            Ok(items) => {
+                backoff.reset();
+                for item in items {
+                    let envelope = match item {
+                        Ok(envelope) => envelope,
+                        Err(err) => {
+                            metrics.delivery(TRANSPORT, Outcome::Malformed);
+                            tracing::warn!(error = %err, "skipping an event that does not decode");
+                            continue;
+                        }
+                    };
+                    let delivery = Delivery {
+                        transport: TRANSPORT,
+                        envelope,
+                    };
+                    match intake.offer(delivery, Admission::Wait, false).await {
+                        Offer::Accepted(_) => metrics.delivery(TRANSPORT, Outcome::Accepted),
+                        Offer::Duplicate => metrics.delivery(TRANSPORT, Outcome::Duplicate),
+                        refused => return Err(refused_taken_event(&refused)),
+                    }
+                }
+                continue;
+            }
+            Err(err) if is_fatal(&err) => {
+                tracing::error!(error = %err, "polling was refused; stopping");
+                return Err(err);
+            }
+            Err(err) => err,
+        };
+        metrics.reconnected(TRANSPORT);
+        let delay = backoff.next_delay();
+        tracing::warn!(error = %failure, ?delay, "poll failed; retrying");
+        tokio::select! {
+            biased;
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
