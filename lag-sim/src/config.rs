@@ -1,0 +1,90 @@
+//! How an emulator instance behaves: address, time scale, timeouts, limits.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Settings for [`Sim::start`](crate::Sim::start).
+///
+/// All durations are simulated time: the emulator divides them by `time_scale` before waiting,
+/// except `webhook_timeout`, which is the robot's real budget for answering a webhook.
+///
+/// ```
+/// use std::time::Duration;
+/// use lag_sim::SimConfig;
+/// let config = SimConfig { time_scale: 100.0, ..SimConfig::default() };
+/// assert_eq!(config.keepalive, Duration::from_secs(30));
+/// assert!(config.bind.ip().is_loopback());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Where to listen; port 0 picks a free port. Defaults to `127.0.0.1:0`.
+    pub bind: SocketAddr,
+    /// How much faster than real time timers run (1.0 = real time, 100.0 = 100x faster).
+    pub time_scale: f64,
+    /// Interval between SSE keepalive comments (30 s).
+    pub keepalive: Duration,
+    /// How long a long-poll request is held when no event is queued (30 s).
+    pub poll_timeout: Duration,
+    /// How long the emulator waits for a webhook response, in real time (15 s).
+    pub webhook_timeout: Duration,
+    /// The two per-robot rate limits.
+    pub rate_limits: RateLimits,
+    /// How long the previous webhook secret keeps signing after a rotation (24 h).
+    pub secret_overlap: Duration,
+    /// How long events are kept for SSE replay and for robots that are down (24 h).
+    pub retention: Duration,
+    /// The most events kept per robot, oldest dropped first (10 000).
+    pub max_retained_events: usize,
+    /// The most delivery-log entries kept per robot, oldest dropped first (10 000).
+    pub max_delivery_log: usize,
+    /// The largest request body accepted; larger ones get 413 (64 KiB).
+    pub body_limit: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            time_scale: 1.0,
+            keepalive: Duration::from_secs(30),
+            poll_timeout: Duration::from_secs(30),
+            webhook_timeout: Duration::from_secs(15),
+            rate_limits: RateLimits::default(),
+            secret_overlap: Duration::from_secs(24 * 60 * 60),
+            retention: Duration::from_secs(24 * 60 * 60),
+            max_retained_events: 10_000,
+            max_delivery_log: 10_000,
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// Lag's per-robot rate limits (sliding windows).
+///
+/// ```
+/// use lag_sim::RateLimits;
+/// let limits = RateLimits::default();
+/// assert_eq!((limits.requests, limits.messages), (100, 10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Requests allowed per `request_window` over all robot endpoints (100).
+    pub requests: usize,
+    /// The request window (60 s).
+    pub request_window: Duration,
+    /// `POST .../messages` requests allowed per `message_window`, all rooms together (10).
+    pub messages: usize,
+    /// The message window (10 s).
+    pub message_window: Duration,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            requests: 100,
+            request_window: Duration::from_secs(60),
+            messages: 10,
+            message_window: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! State shared by the HTTP handlers, delivery tasks and the [`Sim`](crate::Sim) handle.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::Clock;
+use crate::config::SimConfig;
+use crate::delivery;
+use crate::error::{Error, Result};
+use crate::spec::{Demo, RobotCredentials, RobotSpec};
+use crate::wire::Role;
+use crate::world::{Settings, World};
+
+/// The emulator's shared core.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: SimConfig,
+    pub(crate) clock: Clock,
+    pub(crate) world: Mutex<World>,
+    pub(crate) http: reqwest::Client,
+    runtime: Handle,
+    pub(crate) tasks: TaskTracker,
+    pub(crate) shutdown: CancellationToken,
+    /// Bumped by `cut_streams`; open SSE streams and long-polls abort their connection.
+    pub(crate) cut: watch::Sender<u64>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SimConfig) -> Result<Arc<Self>> {
+        let runtime = Handle::try_current()
+            .map_err(|_| Error::internal("lag-sim must be started inside a Tokio runtime"))?;
+        let clock = Clock::new(config.time_scale);
+        let http = reqwest::Client::builder()
+            .user_agent("Lag-Webhooks/1.0")
+            .timeout(config.webhook_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::internal(format!("cannot build the webhook client: {e}")))?;
+        let world = World::new(Settings {
+            config: config.clone(),
+            clock,
+        });
+        Ok(Arc::new(Self {
+            config,
+            clock,
+            world: Mutex::new(world),
+            http,
+            runtime,
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            cut: watch::Sender::new(0),
+        }))
+    }
+
+    /// Runs a background task that [`Sim::shutdown`](crate::Sim::shutdown) waits for.
+    pub(crate) fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn_on(future, &self.runtime);
+    }
+
+    /// Creates a robot and starts its webhook delivery task.
+    pub(crate) fn create_robot(
+        self: &Arc<Self>,
+        server_id: &str,
+        spec: RobotSpec,
+    ) -> Result<RobotCredentials> {
+        let new = self.world.lock().create_robot(server_id, spec)?;
+        let robot_id = new.credentials.id.clone();
+        let this = Arc::clone(self);
+        self.spawn(delivery::run_worker(this, robot_id, new.webhook_rx));
+        Ok(new.credentials)
+    }
+
+    /// Builds the demo world: rooms general, welcome and mod-log, three members, one robot.
+    pub(crate) fn seed_demo(self: &Arc<Self>, robot: RobotSpec) -> Result<Demo> {
+        let (server_id, general, welcome, mod_log, alice, bob, carol) = {
+            let mut world = self.world.lock();
+            let server_id = world.create_server("Demo Server")?.id;
+            let alice = world
+                .add_member(&server_id, "alice", Some("Alice"))?
+                .user_id;
+            let bob = world.add_member(&server_id, "bob", Some("Bob"))?.user_id;
+            let carol = world
+                .add_member(&server_id, "carol", Some("Carol"))?
+                .user_id;
+            world.set_role(&server_id, &bob, Role::Admin)?;
+            let general = world.create_room(&server_id, "general", Some(&alice))?.id;
+            let welcome = world.create_room(&server_id, "welcome", Some(&alice))?.id;
+            let mod_log = world.create_room(&server_id, "mod-log", Some(&alice))?.id;
+            (server_id, general, welcome, mod_log, alice, bob, carol)
+        };
+        let robot = self.create_robot(&server_id, robot)?;
+        Ok(Demo {
+            server_id,
+            general,
+            welcome,
+            mod_log,
+            alice,
+            bob,
+            carol,
+            robot,
+        })
+    }
+}
