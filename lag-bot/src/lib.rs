@@ -5,15 +5,21 @@
 //! a handful of annotated async functions.
 
 pub mod client;
+pub mod command;
 pub mod ctx;
 pub mod error;
 pub mod events;
+pub mod listener;
 pub mod metrics;
 pub mod model;
+pub mod robot;
+mod router;
 pub mod transport;
 
 pub use client::Client;
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use events::Event;
+pub use listener::Listener;
 pub use model::SendMessage;
+pub use robot::{ErrorContext, Robot, RobotBuilder, RobotHandle, Shutdown};

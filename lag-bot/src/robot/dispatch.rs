@@ -1,0 +1,263 @@
+//! The dispatcher: takes deliveries from any transport, deduplicates them, holds them in a
+//! bounded queue, and runs their handlers in per-room order with contained failures.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, join_all};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument as _;
+
+use super::error_hook::{ErrorContext, ErrorHook};
+use super::lanes::Lanes;
+use crate::client::Client;
+use crate::ctx::Ctx;
+use crate::events::Envelope;
+use crate::metrics::Metrics;
+use crate::model::RobotInfo;
+use crate::router::{self, Router, Run};
+use crate::transport::{Admission, DedupStore, Delivery, Intake, Offer};
+use crate::{Error, ErrorKind};
+
+/// What every handler run needs, shared by all of them.
+pub(crate) struct Shared<S> {
+    pub(crate) state: Arc<S>,
+    pub(crate) client: Client,
+    pub(crate) me: Arc<RobotInfo>,
+    pub(crate) router: Router<S>,
+    pub(crate) error_hook: ErrorHook<S>,
+    pub(crate) allow_robots: bool,
+    pub(crate) handler_permits: Arc<Semaphore>,
+    pub(crate) metrics: Metrics,
+}
+
+struct Job {
+    transport: &'static str,
+    envelope: Envelope,
+    _slot: OwnedSemaphorePermit,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// Feeds deliveries to handlers. The queue is a semaphore of `capacity` slots: a delivery holds
+/// a slot from acceptance until its handlers finished, so "full" and "drained" are exact.
+pub(crate) struct Dispatcher<S> {
+    shared: Arc<Shared<S>>,
+    dedup: Arc<dyn DedupStore>,
+    slots: Arc<Semaphore>,
+    capacity: u32,
+    closed: CancellationToken,
+    lanes: Lanes<Job>,
+    tracker: TaskTracker,
+}
+
+impl<S: Send + Sync + 'static> Dispatcher<S> {
+    pub(crate) fn new(shared: Shared<S>, dedup: Arc<dyn DedupStore>, capacity: u32) -> Self {
+        let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS as u32);
+        let shared = Arc::new(shared);
+        let tracker = TaskTracker::new();
+        let for_lanes = Arc::clone(&shared);
+        let lanes = Lanes::new(tracker.clone(), move |job: Job| {
+            let shared = Arc::clone(&for_lanes);
+            Box::pin(async move { shared.handle(job).await }) as BoxFuture<'static, ()>
+        });
+        Self {
+            shared,
+            dedup,
+            slots: Arc::new(Semaphore::new(capacity as usize)),
+            capacity,
+            closed: CancellationToken::new(),
+            lanes,
+            tracker,
+        }
+    }
+
+    /// Stops taking deliveries that may be refused (webhook). Deliveries already taken from Lag
+    /// (SSE, poll) are still accepted until [`drain`](Self::drain).
+    pub(crate) fn close(&self) {
+        self.closed.cancel();
+    }
+
+    /// Waits until every accepted delivery has finished. Call after [`close`](Self::close) and
+    /// after the consumers stopped.
+    pub(crate) async fn drain(&self) {
+        self.close();
+        if let Ok(all) = self.slots.acquire_many(self.capacity).await {
+            drop(all);
+        }
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    async fn release(&self, keys: &[String]) {
+        for key in keys {
+            if let Err(err) = self.dedup.release(key).await {
+                tracing::warn!(error = %err, key, "could not release a dedup claim");
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
+    fn offer(
+        &self,
+        delivery: Delivery,
+        admission: Admission,
+        want_done: bool,
+    ) -> BoxFuture<'_, Offer> {
+        Box::pin(async move {
+            let slot = match admission {
+                Admission::Now => match Arc::clone(&self.slots).try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) if self.closed.is_cancelled() => return Offer::Closed,
+                    Err(_) => return Offer::Full,
+                },
+                Admission::Wait => match Arc::clone(&self.slots).acquire_owned().await {
+                    Ok(slot) => slot,
+                    Err(_) => return Offer::Closed,
+                },
+            };
+            // Checked after taking the slot: `drain` waits for every slot, so a delivery that
+            // got one before the robot closed is run before the robot stops.
+            if admission == Admission::Now && self.closed.is_cancelled() {
+                return Offer::Closed;
+            }
+            let keys = router::dedup_keys(&delivery.envelope);
+            let mut claimed = Vec::with_capacity(keys.len());
+            for key in keys {
+                match self.dedup.claim(&key).await {
+                    Ok(true) => claimed.push(key),
+                    Ok(false) => {
+                        tracing::debug!(
+                            key,
+                            transport = delivery.transport,
+                            "duplicate delivery dropped"
+                        );
+                        return Offer::Duplicate;
+                    }
+                    // The event was already taken from Lag and cannot come back: running it
+                    // unrecorded beats losing it.
+                    Err(err) if admission == Admission::Wait => {
+                        tracing::warn!(error = %err, key, "dedup store failed; running the event unrecorded");
+                    }
+                    Err(err) => {
+                        self.release(&claimed).await;
+                        return Offer::Failed(err);
+                    }
+                }
+            }
+            let (done, receiver) = if want_done {
+                let (tx, rx) = oneshot::channel();
+                (Some(tx), Some(rx))
+            } else {
+                (None, None)
+            };
+            self.shared.metrics.queue_depth().inc();
+            let lane = router::lane_key(delivery.envelope.event());
+            self.lanes.push(
+                Some(lane),
+                Job {
+                    transport: delivery.transport,
+                    envelope: delivery.envelope,
+                    _slot: slot,
+                    done,
+                },
+            );
+            Offer::Accepted(receiver)
+        })
+    }
+}
+
+impl<S: Send + Sync + 'static> Shared<S> {
+    async fn handle(self: Arc<Self>, job: Job) {
+        let Job {
+            transport,
+            envelope,
+            _slot,
+            done,
+        } = job;
+        let envelope = Arc::new(envelope);
+        let span = tracing::info_span!(
+            "event",
+            event_id = envelope.id(),
+            event_type = envelope.event_type(),
+            room_id = envelope.event().room_id(),
+            transport,
+        );
+        async {
+            if let Some(reason) =
+                router::ignore_reason(envelope.event(), &self.me.id, self.allow_robots)
+            {
+                tracing::debug!(?reason, "event ignored");
+                return;
+            }
+            let ctx = Ctx::new(
+                Arc::clone(&self.state),
+                self.client.clone(),
+                Arc::clone(&self.me),
+                Arc::clone(&envelope),
+            );
+            let runs = self.router.runs(&ctx);
+            if runs.is_empty() {
+                tracing::trace!("no handler for this event");
+                return;
+            }
+            join_all(runs.into_iter().map(|run| self.run(&ctx, run))).await;
+        }
+        .instrument(span)
+        .await;
+        self.metrics.queue_depth().dec();
+        drop(_slot);
+        if let Some(done) = done {
+            let _ = done.send(());
+        }
+    }
+
+    async fn run(&self, ctx: &Ctx<S>, run: Run) {
+        let Run { name, future } = run;
+        let span = tracing::info_span!("handler", handler = %name);
+        async {
+            let Ok(_permit) = self.handler_permits.acquire().await else {
+                return;
+            };
+            self.metrics.handlers_running().inc();
+            let started = Instant::now();
+            let outcome = AssertUnwindSafe(future).catch_unwind().await;
+            self.metrics.handlers_running().dec();
+            self.metrics.handler_finished(&name, started.elapsed());
+            let (error, panicked) = match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => (error, false),
+                Err(panic) => {
+                    let error = Error::new(
+                        ErrorKind::Handler,
+                        format!("handler `{name}` panicked: {}", panic_message(&*panic)),
+                    );
+                    (error, true)
+                }
+            };
+            self.metrics.handler_failed(&name, panicked);
+            let context = ErrorContext::new(name.clone(), panicked, ctx.clone());
+            let report = (self.error_hook)(error, context);
+            if AssertUnwindSafe(report).catch_unwind().await.is_err() {
+                tracing::error!("the error hook panicked");
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(text) = panic.downcast_ref::<&'static str>() {
+        text
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text
+    } else {
+        "a non-text panic payload"
+    }
+}
