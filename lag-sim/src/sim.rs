@@ -17,6 +17,7 @@ use crate::wire::{
     EventBody, EventType, Permission, PollEvent, Role, Room, RoomMessage, Server, ServerMember,
     UserStatus,
 };
+use crate::worldfile::WorldFile;
 
 /// A running emulator: an HTTP server on loopback plus the world it serves.
 ///
@@ -85,6 +86,11 @@ impl Sim {
     }
 
     // ----- world building ------------------------------------------------------------------
+
+    /// Creates everything a [`WorldFile`] describes and returns the robots it made.
+    pub fn load_world(&self, file: &WorldFile) -> Result<Vec<RobotDetails>> {
+        crate::worldfile::apply(&self.shared, file)
+    }
 
     /// Builds the demo world: server "Demo Server", rooms `general`, `welcome`, `mod-log`,
     /// members alice (owner), bob (admin) and carol, and a long-poll robot "Helper" with every
