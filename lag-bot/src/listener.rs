@@ -31,7 +31,7 @@ type Handler<S> =
 /// let welcome = Listener::new(|ctx: Ctx<State>, join: MemberJoin| async move {
 ///     let room = ctx.state().welcome_room.clone();
 ///     ctx.send(&room, format!("Welcome, {}!", join.username)).await?;
-///     lag_bot::Result::Ok(())
+///     Ok::<_, lag_bot::Error>(())
 /// })
 /// .named("welcome");
 /// assert_eq!(welcome.name(), "welcome");

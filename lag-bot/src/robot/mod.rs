@@ -70,7 +70,6 @@ pub struct RobotBuilder {
     transport: Option<Transport>,
     client: Option<Client>,
     rate_limits: Option<RateLimits>,
-    metrics_listen: Option<SocketAddr>,
 }
 
 impl RobotBuilder {
@@ -102,13 +101,6 @@ impl RobotBuilder {
     /// The limits outgoing calls are paced under (default Lag's). Ignored with [`client`](Self::client).
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = Some(limits);
-        self
-    }
-
-    /// Serves `/metrics` on this address too; for SSE and long-poll robots, which have no
-    /// webhook listener to serve them on.
-    pub fn metrics_listen(mut self, addr: SocketAddr) -> Self {
-        self.metrics_listen = Some(addr);
         self
     }
 
@@ -149,7 +141,7 @@ impl RobotBuilder {
             client,
             transport,
             metrics,
-            metrics_listen: self.metrics_listen,
+            metrics_listen: None,
             state: Arc::new(()),
             listeners: Vec::new(),
             commands: Vec::new(),
@@ -172,7 +164,6 @@ impl fmt::Debug for RobotBuilder {
             .field("base_url", &self.base_url)
             .field("transport", &self.transport)
             .field("client", &self.client)
-            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }
@@ -245,10 +236,9 @@ impl Robot<()> {
         if let Some(url) = settings.base_url {
             builder = builder.base_url(url);
         }
-        if let Some(addr) = settings.metrics_listen {
-            builder = builder.metrics_listen(addr);
-        }
-        builder.build()
+        let mut robot = builder.build()?;
+        robot.metrics_listen = settings.metrics_listen;
+        Ok(robot)
     }
 }
 
@@ -351,6 +341,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// talking to each other forever). The robot's own messages are always ignored.
     pub fn allow_robots(mut self, allow: bool) -> Self {
         self.allow_robots = allow;
+        self
+    }
+
+    /// Also serves `/metrics` on `addr`; for SSE and long-poll robots, which have no webhook
+    /// listener to serve them on (port 0 picks a free port; see `RobotHandle::metrics_addr`).
+    pub fn metrics_listen(mut self, addr: SocketAddr) -> Self {
+        self.metrics_listen = Some(addr);
         self
     }
 

@@ -1,0 +1,275 @@
+//! The runtime's promises, end to end against lag-sim (over long-poll, the simplest
+//! transport): what it ignores, ordering across rooms, the bound on concurrent handlers,
+//! robot state and metrics.
+
+mod runtime_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use lag_bot::client::{Client, RateLimits};
+use lag_bot::events::RoomMessage;
+use lag_bot::transport::PollConfig;
+use lag_bot::{Ctx, Listener};
+use lag_sim::{DeliveryOutcome, RobotSpec};
+use runtime_support::{Seen, World, eventually, metric, stop, within, world};
+use tokio::sync::Semaphore;
+
+/// Waits until lag-sim handed the robot every event it queued for it whose data satisfies
+/// `matches`, and returns how many there were.
+async fn delivered(world: &World, matches: impl Fn(&serde_json::Value) -> bool) -> usize {
+    let robot = &world.demo.robot.id;
+    eventually("lag-sim to hand over the events", || {
+        let ids: Vec<String> = world
+            .sim
+            .events(robot)
+            .into_iter()
+            .filter(|e| matches(&e.payload.data))
+            .map(|e| e.id)
+            .collect();
+        let log = world.sim.deliveries(robot);
+        let all_out = ids.iter().all(|id| {
+            log.iter()
+                .any(|r| &r.event_id == id && r.outcome == DeliveryOutcome::Delivered)
+        });
+        (!ids.is_empty() && all_out).then_some(ids.len())
+    })
+    .await
+}
+
+fn echo(seen: &Seen) -> Listener {
+    let seen = seen.clone();
+    Listener::new(move |ctx: Ctx, msg: RoomMessage| {
+        let seen = seen.clone();
+        async move {
+            seen.push(msg.content.clone());
+            ctx.say(format!("echo: {}", msg.content)).await.map(drop)
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_robot_ignores_its_own_messages() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let seen = Seen::default();
+    let handle = world
+        .robot(PollConfig::new())
+        .on(echo(&seen))
+        .start()
+        .await
+        .unwrap();
+
+    world
+        .sim
+        .post(&world.demo.alice, &world.demo.general, "ping")
+        .unwrap();
+    let robot_id = world.demo.robot.id.clone();
+    // Both the member's message and the robot's own echo reach the robot.
+    let own = delivered(&world, |data| data["robotId"] == robot_id.as_str()).await;
+    assert_eq!(own, 1);
+
+    stop(handle, world).await;
+    assert_eq!(seen.all(), ["ping"], "the echo of the echo never ran");
+}
+
+#[tokio::test]
+async fn other_robots_are_ignored_unless_allowed() {
+    for allow in [false, true] {
+        let world = world(lag_sim::Transport::LongPoll).await;
+        let other = world
+            .sim
+            .create_robot(&world.demo.server_id, RobotSpec::new("Chatty"))
+            .unwrap();
+        let chatty = Client::builder(&other.key)
+            .base_url(world.sim.base_url())
+            .rate_limits(RateLimits::lag().time_scale(runtime_support::SCALE))
+            .build()
+            .unwrap();
+        let seen = Seen::default();
+        let log = seen.clone();
+        let handle = world
+            .robot(PollConfig::new())
+            .allow_robots(allow)
+            .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+                let log = log.clone();
+                async move { log.push(msg.content) }
+            }))
+            .start()
+            .await
+            .unwrap();
+
+        chatty.send(&world.demo.general, "beep").await.unwrap();
+        world
+            .sim
+            .post(&world.demo.bob, &world.demo.general, "hi")
+            .unwrap();
+        let n = delivered(&world, |data| data["roomId"] == world.demo.general.as_str()).await;
+        assert_eq!(n, 2);
+
+        stop(handle, world).await;
+        let expected: &[&str] = if allow { &["beep", "hi"] } else { &["hi"] };
+        assert_eq!(seen.all(), expected, "allow_robots({allow})");
+    }
+}
+
+#[tokio::test]
+async fn one_room_runs_in_order_while_other_rooms_go_ahead() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let seen = Seen::default();
+    let gate = Arc::new(Semaphore::new(0));
+    let (log, held) = (seen.clone(), Arc::clone(&gate));
+    let general = world.demo.general.clone();
+    let handle = world
+        .robot(PollConfig::new())
+        .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+            let (log, held, general) = (log.clone(), Arc::clone(&held), general.clone());
+            async move {
+                if msg.room_id == general && msg.content == "g1" {
+                    held.acquire().await.unwrap().forget();
+                }
+                log.push(msg.content);
+            }
+        }))
+        .start()
+        .await
+        .unwrap();
+
+    for content in ["g1", "g2", "g3"] {
+        world
+            .sim
+            .post(&world.demo.alice, &world.demo.general, content)
+            .unwrap();
+    }
+    for content in ["w1", "w2"] {
+        world
+            .sim
+            .post(&world.demo.bob, &world.demo.welcome, content)
+            .unwrap();
+    }
+    // `g1` is held, yet the other room's events run; `general` waits behind `g1`.
+    eventually("the welcome room's events", || {
+        (seen.len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(seen.all(), ["w1", "w2"]);
+
+    gate.add_permits(1);
+    eventually("the general room's events", || {
+        (seen.len() == 5).then_some(())
+    })
+    .await;
+    stop(handle, world).await;
+    assert_eq!(seen.all(), ["w1", "w2", "g1", "g2", "g3"]);
+}
+
+#[tokio::test]
+async fn no_more_handlers_run_at_once_than_the_bound() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let started = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(Semaphore::new(0));
+    let (count, held) = (Arc::clone(&started), Arc::clone(&gate));
+    let handle = world
+        .robot(PollConfig::new())
+        .max_concurrent_handlers(2)
+        .on(Listener::new(move |_ctx: Ctx, _msg: RoomMessage| {
+            let (count, held) = (Arc::clone(&count), Arc::clone(&held));
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                held.acquire().await.unwrap().forget();
+            }
+        }))
+        .start()
+        .await
+        .unwrap();
+
+    let rooms = [
+        &world.demo.general,
+        &world.demo.welcome,
+        &world.demo.mod_log,
+    ];
+    for room in rooms {
+        world.sim.post(&world.demo.carol, room, "work").unwrap();
+    }
+    let n = delivered(&world, |data| data["content"] == "work").await;
+    assert_eq!(n, 3);
+    eventually("two handlers to start", || {
+        (started.load(Ordering::SeqCst) == 2).then_some(())
+    })
+    .await;
+    let metrics = handle.metrics().clone();
+    assert_eq!(metric(&metrics, "lag_bot_handlers_running"), 2.0);
+    assert_eq!(metric(&metrics, "lag_bot_queue_depth"), 3.0);
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        2,
+        "the third room waits for a free slot, though nothing orders it behind the others"
+    );
+
+    gate.add_permits(1);
+    eventually("the third handler to start", || {
+        (started.load(Ordering::SeqCst) == 3).then_some(())
+    })
+    .await;
+    gate.add_permits(2);
+    stop(handle, world).await;
+    assert_eq!(metric(&metrics, "lag_bot_queue_depth"), 0.0);
+    assert_eq!(metric(&metrics, "lag_bot_handlers_running"), 0.0);
+}
+
+#[tokio::test]
+async fn handlers_share_the_robot_state_and_metrics_are_served() {
+    #[derive(Default)]
+    struct Tally {
+        messages: AtomicUsize,
+    }
+
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let tally = Arc::new(Tally::default());
+    let handle = world
+        .robot(PollConfig::new())
+        .metrics_listen("127.0.0.1:0".parse().unwrap())
+        .with_state(Arc::clone(&tally))
+        .on(
+            Listener::new(|ctx: Ctx<Tally>, _msg: RoomMessage| async move {
+                ctx.state().messages.fetch_add(1, Ordering::SeqCst);
+            })
+            .named("tally"),
+        )
+        .start()
+        .await
+        .unwrap();
+
+    for content in ["one", "two", "three"] {
+        world
+            .sim
+            .post(&world.demo.alice, &world.demo.general, content)
+            .unwrap();
+    }
+    eventually("three messages counted", || {
+        (tally.messages.load(Ordering::SeqCst) == 3).then_some(())
+    })
+    .await;
+
+    let addr = handle.metrics_addr().expect("a metrics listener");
+    let response = within(
+        "the metrics scrape",
+        reqwest::get(format!("http://{addr}/metrics")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"lag_bot_deliveries_total{transport="poll",outcome="accepted"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"lag_bot_handler_duration_seconds_count{handler="tally"} 3"#));
+    assert!(text.contains("lag_bot_limiter_wait_seconds_count"));
+    stop(handle, world).await;
+}

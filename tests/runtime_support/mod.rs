@@ -1,0 +1,169 @@
+//! Shared set-up for the runtime's end-to-end tests: a lag-sim world, a robot wired to it, and
+//! a way to wait for a condition without timing assertions.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use lag_bot::client::RateLimits;
+use lag_bot::metrics::Metrics;
+use lag_bot::transport::Transport;
+use lag_bot::{Robot, RobotHandle};
+use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
+use sha2::Sha256;
+
+/// Lag's clock runs this much faster in these tests (webhook retries after 50 ms, SSE
+/// keepalives every 300 ms, long-poll holds of 300 ms); the robot's pacing is scaled to match.
+pub const SCALE: f64 = 100.0;
+
+/// How long any wait may take before the test fails instead of hanging.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub struct World {
+    pub sim: Sim,
+    pub demo: Demo,
+}
+
+/// A sim with the demo world (rooms general/welcome/mod-log, alice/bob/carol) and the robot
+/// `Helper` set up for `transport`.
+pub async fn world(transport: lag_sim::Transport) -> World {
+    world_with(SimConfig::default(), transport).await
+}
+
+pub async fn world_with(config: SimConfig, transport: lag_sim::Transport) -> World {
+    let sim = Sim::start(SimConfig {
+        time_scale: SCALE,
+        ..config
+    })
+    .await
+    .expect("lag-sim starts");
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(transport))
+        .expect("demo world");
+    World { sim, demo }
+}
+
+impl World {
+    /// A robot for the demo robot's key, paced like Lag under the sim's time scale.
+    pub fn robot(&self, transport: impl Into<Transport>) -> Robot {
+        Robot::builder()
+            .key(&self.demo.robot.key)
+            .base_url(self.sim.base_url())
+            .rate_limits(RateLimits::lag().time_scale(self.sim.config().time_scale))
+            .transport(transport)
+            .build()
+            .expect("robot builds")
+    }
+
+    /// The contents of a room's messages, oldest first.
+    pub fn contents(&self, room_id: &str) -> Vec<String> {
+        let mut contents: Vec<String> = self
+            .sim
+            .messages(room_id)
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        contents.reverse();
+        contents
+    }
+
+    /// The robot's messages in a room, oldest first.
+    pub fn robot_messages(&self, room_id: &str) -> Vec<lag_sim::RoomMessage> {
+        let mut messages: Vec<_> = self
+            .sim
+            .messages(room_id)
+            .into_iter()
+            .filter(|m| m.robot_id.as_deref() == Some(self.demo.robot.id.as_str()))
+            .collect();
+        messages.reverse();
+        messages
+    }
+}
+
+/// Polls `check` until it gives a value; fails the test after [`PATIENCE`].
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Awaits `future`, failing the test after [`PATIENCE`] instead of hanging.
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, future)
+        .await
+        .unwrap_or_else(|_| panic!("gave up waiting for {what}"))
+}
+
+/// Stops the robot gracefully and the sim, checking the robot stopped cleanly.
+pub async fn stop(handle: RobotHandle, world: World) {
+    within("the robot to stop", handle.shutdown())
+        .await
+        .expect("the robot stops cleanly");
+    world.sim.shutdown().await;
+}
+
+/// A handler log shared between the test and the robot.
+#[derive(Clone, Default)]
+pub struct Seen(Arc<Mutex<Vec<String>>>);
+
+impl Seen {
+    pub fn push(&self, item: impl Into<String>) {
+        self.0.lock().unwrap().push(item.into());
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    pub fn count(&self, item: &str) -> usize {
+        self.0.lock().unwrap().iter().filter(|s| *s == item).count()
+    }
+}
+
+/// The value of one series (exact name and labels) in the robot's metrics text.
+pub fn metric(metrics: &Metrics, series: &str) -> f64 {
+    metrics
+        .encode()
+        .lines()
+        .find_map(|line| {
+            let rest = line.strip_prefix(series)?;
+            rest.strip_prefix(' ')?.trim().parse().ok()
+        })
+        .unwrap_or(0.0)
+}
+
+/// Signs a webhook body as Lag does (Standard Webhooks), for posting deliveries by hand.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .expect("secret is base64");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// Now, in Unix seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
