@@ -349,18 +349,30 @@ async fn a_full_queue_answers_503_and_the_redelivery_runs_once() {
 
     gate.add_permits(2);
     eventually("both events to finish", || (seen.len() == 4).then_some(())).await;
-    let log = world.sim.deliveries(&robot);
-    let second = log
-        .iter()
+    let second = world
+        .sim
+        .deliveries(&robot)
+        .into_iter()
         .find(|r| r.status == Some(503))
-        .map(|r| r.event_id.clone())
+        .map(|r| r.event_id)
         .unwrap();
-    let attempts: Vec<_> = log.iter().filter(|r| r.event_id == second).collect();
+    let attempts = eventually("lag-sim to record the redelivery", || {
+        let attempts: Vec<_> = world
+            .sim
+            .deliveries(&robot)
+            .into_iter()
+            .filter(|r| r.event_id == second)
+            .collect();
+        let last = attempts.last()?;
+        (last.outcome == DeliveryOutcome::Delivered).then_some(attempts)
+    })
+    .await;
     assert!(attempts.len() >= 2, "{attempts:?}");
-    assert_eq!(
-        attempts.last().unwrap().outcome,
-        DeliveryOutcome::Delivered,
-        "the redelivery was accepted"
+    assert!(
+        attempts[..attempts.len() - 1]
+            .iter()
+            .all(|r| r.outcome == DeliveryOutcome::Failed && r.status == Some(503)),
+        "refused while the queue was full, then accepted: {attempts:?}"
     );
 
     stop(handle, world).await;

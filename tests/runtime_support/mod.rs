@@ -32,16 +32,16 @@ pub struct World {
 /// A sim with the demo world (rooms general/welcome/mod-log, alice/bob/carol) and the robot
 /// `Helper` set up for `transport`.
 pub async fn world(transport: lag_sim::Transport) -> World {
-    world_with(SimConfig::default(), transport).await
+    let config = SimConfig {
+        time_scale: SCALE,
+        ..SimConfig::default()
+    };
+    world_with(config, transport).await
 }
 
+/// Like [`world`], with the sim configured by `config` as given (time scale included).
 pub async fn world_with(config: SimConfig, transport: lag_sim::Transport) -> World {
-    let sim = Sim::start(SimConfig {
-        time_scale: SCALE,
-        ..config
-    })
-    .await
-    .expect("lag-sim starts");
+    let sim = Sim::start(config).await.expect("lag-sim starts");
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").transport(transport))
         .expect("demo world");
