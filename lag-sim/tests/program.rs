@@ -1,0 +1,273 @@
+//! The `lag-sim` program and world files.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use common::Api;
+use lag_sim::worldfile::WorldFile;
+use lag_sim::{Role, TransportKind, UserStatus};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+const WORLD: &str = r#"
+[[servers]]
+name = "Acme"
+rooms = ["general", "ops"]
+
+[[servers.members]]
+username = "alice"
+display_name = "Alice"
+
+[[servers.members]]
+username = "bob"
+role = "owner"
+
+[[servers.members]]
+username = "carol"
+role = "admin"
+status = "in-game"
+
+[[servers.robots]]
+name = "Deployer"
+transport = "sse"
+permissions = ["read_messages", "send_messages"]
+subscriptions = ["room.message"]
+key = "lag_robot_0123abcd_fixedfixedfixedfixedfixedfixedfi"
+secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+[[servers.robots]]
+name = "Pager"
+webhook_url = "http://127.0.0.1:9/hook"
+"#;
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("lag-sim-{}-{name}", std::process::id()));
+    std::fs::write(&path, contents).expect("temp file written");
+    path
+}
+
+struct Program {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Lines<BufReader<ChildStderr>>,
+}
+
+impl Program {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lag-sim"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("lag-sim starts");
+        let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Reads stdout until a line contains `needle`; returns that line.
+    async fn stdout_line(&mut self, needle: &str) -> String {
+        tokio::time::timeout(common::PATIENCE, async {
+            while let Some(line) = self.stdout.next_line().await.expect("stdout reads") {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("stdout ended before {needle:?}");
+        })
+        .await
+        .expect("output in time")
+    }
+
+    async fn stderr_line(&mut self, needle: &str) -> String {
+        tokio::time::timeout(common::PATIENCE, async {
+            while let Some(line) = self.stderr.next_line().await.expect("stderr reads") {
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+            panic!("stderr ended before {needle:?}");
+        })
+        .await
+        .expect("output in time")
+    }
+
+    fn value(line: &str) -> String {
+        line.split_once('=').expect("KEY=value").1.trim().to_owned()
+    }
+
+    async fn stop(mut self) {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("exits");
+    }
+}
+
+fn api_for(base: &str, key: &str) -> Api {
+    Api {
+        base: base.to_owned(),
+        http: reqwest::Client::new(),
+        auth: Some(format!("Robot {key}")),
+    }
+}
+
+#[tokio::test]
+async fn the_demo_world_prints_what_a_robot_needs() {
+    let mut program = Program::start(&["--port", "0"]);
+    let base = Program::value(&program.stdout_line("LAG_API_BASE=").await);
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let key = Program::value(&program.stdout_line("LAG_ROBOT_API_KEY=").await);
+    let transport = Program::value(&program.stdout_line("LAG_TRANSPORT=").await);
+    assert_eq!(transport, "sse");
+    let secret_line = program.stdout_line("whsec_").await;
+    assert!(secret_line.contains("webhook secret"));
+
+    let api = api_for(&base, &key);
+    let info = api.get("/robots/@me/info").await;
+    assert_eq!(info.status, 200, "{}", info.text);
+    assert_eq!(info.json()["name"], "Helper");
+    let server = info.json()["serverId"].as_str().unwrap().to_owned();
+    let rooms = api
+        .get(&format!("/robots/@me/servers/{server}/rooms"))
+        .await
+        .json();
+    let names: Vec<&str> = rooms
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["general", "welcome", "mod-log"]);
+    let members = api
+        .get(&format!("/robots/@me/servers/{server}/members"))
+        .await
+        .json();
+    assert_eq!(members.as_array().unwrap().len(), 3);
+    program.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_demo_robot_prints_its_secret_as_a_variable() {
+    let mut program = Program::start(&["--port", "0", "--webhook-url", "http://127.0.0.1:9/hook"]);
+    let transport = Program::value(&program.stdout_line("LAG_TRANSPORT=").await);
+    assert_eq!(transport, "webhook");
+    let secret = Program::value(&program.stdout_line("LAG_WEBHOOK_SECRET=").await);
+    assert!(secret.starts_with("whsec_"));
+    program.stop().await;
+}
+
+#[tokio::test]
+async fn a_world_file_replaces_the_demo() {
+    let path = temp_file("world.toml", WORLD);
+    let mut program = Program::start(&["--port", "0", "--world", path.to_str().unwrap()]);
+    let base = Program::value(&program.stdout_line("LAG_API_BASE=").await);
+    let key = Program::value(&program.stdout_line("LAG_ROBOT_API_KEY=").await);
+    assert_eq!(key, "lag_robot_0123abcd_fixedfixedfixedfixedfixedfixedfi");
+    let info = api_for(&base, &key).get("/robots/@me/info").await.json();
+    assert_eq!(info["name"], "Deployer");
+    assert_eq!(
+        info["permissions"],
+        serde_json::json!(["read_messages", "send_messages"])
+    );
+    program.stop().await;
+    std::fs::remove_file(path).ok();
+}
+
+#[tokio::test]
+async fn binding_beyond_loopback_warns() {
+    let mut program = Program::start(&["--port", "0", "--bind", "0.0.0.0"]);
+    let warning = program.stderr_line("WARNING").await;
+    assert!(warning.contains("no authentication"), "{warning}");
+    program.stop().await;
+}
+
+#[tokio::test]
+async fn a_broken_world_file_is_reported() {
+    let path = temp_file("broken.toml", "[[servers]]\nname = \"x\"\nroomz = []\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_lag-sim"))
+        .args(["--port", "0", "--world", path.to_str().unwrap()])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("roomz"), "{stderr}");
+    std::fs::remove_file(path).ok();
+}
+
+#[tokio::test]
+async fn world_files_load_in_process() {
+    let sim = common::sim().await;
+    let robots = sim.load_world(&WorldFile::parse(WORLD).unwrap()).unwrap();
+    assert_eq!(robots.len(), 2);
+    assert_eq!(robots[0].transport_type, TransportKind::Sse);
+    assert_eq!(
+        robots[0].secrets,
+        ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    );
+    assert_eq!(robots[1].transport_type, TransportKind::Webhook);
+    assert_eq!(
+        robots[1].webhook_url.as_deref(),
+        Some("http://127.0.0.1:9/hook")
+    );
+
+    let server = &sim.servers()[0];
+    let members = sim.members(&server.id).unwrap();
+    let summary: Vec<(&str, Role, UserStatus)> = members
+        .iter()
+        .map(|m| (m.username.as_str(), m.role, m.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("alice", Role::Admin, UserStatus::Online),
+            ("bob", Role::Owner, UserStatus::Online),
+            ("carol", Role::Admin, UserStatus::InGame),
+        ]
+    );
+    assert_eq!(
+        server.owner_id.as_deref(),
+        Some(members[1].user_id.as_str())
+    );
+    let rooms: Vec<String> = sim
+        .rooms(&server.id)
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.name)
+        .collect();
+    assert_eq!(rooms, ["general", "ops"]);
+
+    // Loading the same fixed key twice is refused.
+    let err = sim
+        .load_world(&WorldFile::parse(WORLD).unwrap())
+        .unwrap_err();
+    assert_eq!(err.status(), 409, "{err}");
+    assert!(err.message().contains("Deployer"), "{err}");
+    sim.shutdown().await;
+}
+
+#[test]
+fn world_file_mistakes_are_explained() {
+    for (text, expected) in [
+        ("[[servers]]\nrooms = []\n", "name"),
+        (
+            "[[servers]]\nname = \"x\"\n[[servers.robots]]\nname = \"r\"\ntransport = \"pigeon\"\n",
+            "pigeon",
+        ),
+        (
+            "[[servers]]\nname = \"x\"\n[[servers.members]]\nusername = \"a\"\nrole = \"king\"\n",
+            "king",
+        ),
+        ("servers = 3", "invalid"),
+    ] {
+        let err = WorldFile::parse(text).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.message().contains(expected), "{expected:?} in {err}");
+    }
+}
