@@ -680,8 +680,9 @@ impl Client {
         }
     }
 
-    /// Handles a 429: pauses the limiter (so every call waits out `Retry-After`) and says
-    /// whether to retry: `None` when Lag asked for longer than the policy waits out.
+    /// Handles a 429: pauses the limiter (so every call waits out `Retry-After`, up to the
+    /// policy's `max_retry_after`) and says whether to retry: `None` when Lag asked for longer
+    /// than the policy waits out.
     fn rate_limited(&self, error: &Error, retry: u32) -> Option<Duration> {
         if let Some(metrics) = &self.inner.metrics {
             metrics.rate_limited();
@@ -689,7 +690,9 @@ impl Client {
         let wait = error
             .retry_after()
             .unwrap_or_else(|| self.inner.retry.backoff(retry));
-        self.inner.limiter.pause(wait);
+        self.inner
+            .limiter
+            .pause(wait.min(self.inner.retry.max_retry_after));
         tracing::warn!(
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             request_id = error.request_id(),

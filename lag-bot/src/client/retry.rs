@@ -32,7 +32,8 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Up to this much random time is added to each wait, so many robots do not retry in step.
     pub jitter: Duration,
-    /// A 429 asking to wait longer than this is returned as an error instead of retried.
+    /// A 429 asking to wait longer than this is returned as an error instead of retried, and
+    /// holds the client's other calls for at most this long.
     pub max_retry_after: Duration,
 }
 
