@@ -1,7 +1,10 @@
 //! How an emulator instance behaves: address, time scale, timeouts, limits.
 
+use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use crate::wire::{EventType, Permission};
 
 /// Settings for [`Sim::start`](crate::Sim::start).
 ///
@@ -39,6 +42,9 @@ pub struct SimConfig {
     pub max_delivery_log: usize,
     /// The largest request body accepted; larger ones get 413 (64 KiB).
     pub body_limit: usize,
+    /// Overrides of the permission each event type needs (`None`: no permission). Types not
+    /// listed use [`EventType::required_permission`].
+    pub event_permissions: HashMap<EventType, Option<Permission>>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +61,7 @@ impl Default for SimConfig {
             max_retained_events: 10_000,
             max_delivery_log: 10_000,
             body_limit: 64 * 1024,
+            event_permissions: HashMap::new(),
         }
     }
 }

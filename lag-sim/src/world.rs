@@ -420,6 +420,13 @@ impl World {
         let Some(server) = self.servers.get(server_id) else {
             return;
         };
+        let needed = self
+            .settings
+            .config
+            .event_permissions
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| kind.required_permission());
         let recipients: Vec<String> = server
             .robots
             .iter()
@@ -427,7 +434,7 @@ impl World {
                 self.robots.get(*id).is_some_and(|robot| {
                     robot.active
                         && robot.subscriptions.contains(&kind)
-                        && kind.required_permission().is_none_or(|p| robot.has(p))
+                        && needed.is_none_or(|p| robot.has(p))
                 })
             })
             .cloned()
@@ -446,7 +453,17 @@ impl World {
         let Some(robot) = self.robots.get(robot_id) else {
             return;
         };
-        if !robot.active || !robot.subscriptions.contains(&EventType::RobotMentioned) {
+        let needed = self
+            .settings
+            .config
+            .event_permissions
+            .get(&EventType::RobotMentioned)
+            .copied()
+            .flatten();
+        if !robot.active
+            || !robot.subscriptions.contains(&EventType::RobotMentioned)
+            || needed.is_some_and(|p| !robot.has(p))
+        {
             return;
         }
         let mut data = data.clone();

@@ -477,3 +477,29 @@ async fn ownership_moves_with_two_role_events() {
     assert!(drain(&api).await.is_empty());
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_permission_mapping_is_configurable() {
+    let mut config = fast();
+    config.event_permissions.insert(EventType::VoiceJoin, None);
+    config
+        .event_permissions
+        .insert(EventType::ServerUpdated, Some(Permission::ReadRooms));
+    let sim = common::sim_with(config).await;
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").permissions([]))
+        .unwrap();
+    let api = Api::robot(&sim, &demo.robot.key);
+    sim.join_voice(&demo.bob, &demo.general).unwrap();
+    sim.leave_voice(&demo.bob, &demo.general).unwrap();
+    sim.update_server(
+        &demo.server_id,
+        ServerUpdate {
+            name: Some("Quiet".into()),
+            ..ServerUpdate::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(types(&drain(&api).await), ["voice.join"]);
+    sim.shutdown().await;
+}

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng as _;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::{Error, ErrorKind};
 use crate::shared::Shared;
@@ -31,6 +32,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(limit, reject_oversized))
+        .layer(CatchPanicLayer::custom(internal_error))
         .layer(middleware::from_fn(request_id))
         .with_state(shared)
 }
@@ -85,6 +87,15 @@ async fn method_not_allowed(request: Request) -> ApiError {
             request.uri().path()
         ),
     ))
+}
+
+/// A handler panicked: answer 500 with the envelope instead of dropping the connection.
+fn internal_error(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError(Error::internal(
+        "the emulator failed to handle this request",
+    ))
+    .into_response()
 }
 
 async fn request_id(request: Request, next: Next) -> Response {
