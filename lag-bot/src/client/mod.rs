@@ -246,10 +246,10 @@ struct Call {
 }
 
 impl Call {
-    fn new(method: Method, what: &'static str, path: &[&str]) -> Self {
+    fn new(method: Method, what: &'static str, path: Vec<String>) -> Self {
         Self {
             method,
-            path: path.iter().map(|s| (*s).to_owned()).collect(),
+            path,
             query: Vec::new(),
             body: None,
             class: Class::Request,
@@ -317,7 +317,7 @@ impl Client {
     }
 
     async fn request_me(&self) -> Result<RobotInfo> {
-        let call = Call::new(Method::GET, "robot info", &["robots", "@me", "info"]);
+        let call = Call::new(Method::GET, "robot info", robot_path(&["info"]));
         let answer = self.run(call).await?;
         decode_json(&answer.body, "robot info")
     }
@@ -327,19 +327,10 @@ impl Client {
         Ok(self.me().await?.server_id)
     }
 
-    fn server_path(server_id: &str, rest: &[&str]) -> Vec<String> {
-        ["robots", "@me", "servers", server_id]
-            .iter()
-            .chain(rest)
-            .map(|s| (*s).to_owned())
-            .collect()
-    }
-
     /// Lists the rooms of the robot's server (needs `read_rooms`).
     pub async fn rooms(&self) -> Result<Vec<Room>> {
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::GET, "list rooms", &[]);
-        call.path = Self::server_path(&server, &["rooms"]);
+        let call = Call::new(Method::GET, "list rooms", server_path(&server, &["rooms"]));
         let answer = self.run(call).await?;
         decode_list("rooms", "rooms", decode_json(&answer.body, "rooms")?)
     }
@@ -347,8 +338,11 @@ impl Client {
     /// Lists the members of the robot's server (needs `read_members`).
     pub async fn members(&self) -> Result<Vec<Member>> {
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::GET, "list members", &[]);
-        call.path = Self::server_path(&server, &["members"]);
+        let call = Call::new(
+            Method::GET,
+            "list members",
+            server_path(&server, &["members"]),
+        );
         let answer = self.run(call).await?;
         decode_list("members", "members", decode_json(&answer.body, "members")?)
     }
@@ -366,8 +360,11 @@ impl Client {
             )));
         }
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::GET, "history", &[]);
-        call.path = Self::server_path(&server, &["rooms", room_id, "messages"]);
+        let mut call = Call::new(
+            Method::GET,
+            "history",
+            server_path(&server, &["rooms", room_id, "messages"]),
+        );
         if let Some(limit) = query.limit {
             call.query.push(("limit", limit.to_string()));
         }
@@ -461,8 +458,11 @@ impl Client {
         let message = message.into();
         check_content(&message.content)?;
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::POST, "send message", &[]);
-        call.path = Self::server_path(&server, &["rooms", room_id, "messages"]);
+        let mut call = Call::new(
+            Method::POST,
+            "send message",
+            server_path(&server, &["rooms", room_id, "messages"]),
+        );
         call.body = Some(serde_json::to_vec(&message).map_err(|e| Error::json("message", e))?);
         call.class = Class::Message;
         call.retry = Retry::IfUnsent;
@@ -494,8 +494,11 @@ impl Client {
         let content = content.into();
         check_content(&content)?;
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::PATCH, "edit message", &[]);
-        call.path = Self::server_path(&server, &["rooms", room_id, "messages", message_id]);
+        let mut call = Call::new(
+            Method::PATCH,
+            "edit message",
+            server_path(&server, &["rooms", room_id, "messages", message_id]),
+        );
         call.body = Some(
             serde_json::to_vec(&serde_json::json!({ "content": content }))
                 .map_err(|e| Error::json("edit", e))?,
@@ -507,8 +510,11 @@ impl Client {
     /// Deletes one of the robot's own messages (needs `send_messages`). Deletion is permanent.
     pub async fn delete(&self, room_id: &str, message_id: &str) -> Result<()> {
         let server = self.server_id().await?;
-        let mut call = Call::new(Method::DELETE, "delete message", &[]);
-        call.path = Self::server_path(&server, &["rooms", room_id, "messages", message_id]);
+        let call = Call::new(
+            Method::DELETE,
+            "delete message",
+            server_path(&server, &["rooms", room_id, "messages", message_id]),
+        );
         match self.run(call).await {
             Ok(_) => Ok(()),
             Err(failed) if failed.repeated && failed.error.kind() == &ErrorKind::NotFound => Ok(()),
@@ -527,11 +533,7 @@ impl Client {
 
     /// One long-poll request, its raw body. Paced like every call; not retried.
     pub(crate) async fn poll_raw(&self) -> Result<Bytes> {
-        let mut call = Call::new(
-            Method::GET,
-            "poll events",
-            &["robots", "@me", "events", "poll"],
-        );
+        let mut call = Call::new(Method::GET, "poll events", robot_path(&["events", "poll"]));
         call.retry = Retry::Never;
         call.timeout = Some(self.inner.timeout + POLL_HOLD);
         Ok(self.run(call).await?.body)
@@ -540,11 +542,7 @@ impl Client {
     /// Opens the SSE event stream, resuming after `last_event_id` when given. Paced like every
     /// call; not retried. The stream ends when Lag closes it.
     pub(crate) async fn sse_raw(&self, last_event_id: Option<&str>) -> Result<ByteStream> {
-        let mut call = Call::new(
-            Method::GET,
-            "event stream",
-            &["robots", "@me", "events", "sse"],
-        );
+        let mut call = Call::new(Method::GET, "event stream", robot_path(&["events", "sse"]));
         call.retry = Retry::Never;
         call.streams = true;
         call.headers
@@ -767,6 +765,22 @@ impl From<Failed> for Error {
     }
 }
 
+/// The path segments of a robot endpoint: `/robots/@me/<rest>`.
+fn robot_path(rest: &[&str]) -> Vec<String> {
+    ["robots", "@me"]
+        .iter()
+        .chain(rest)
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+/// The path segments of an endpoint in the robot's server: `/robots/@me/servers/<id>/<rest>`.
+fn server_path(server_id: &str, rest: &[&str]) -> Vec<String> {
+    let mut path = robot_path(&["servers", server_id]);
+    path.extend(rest.iter().map(|s| (*s).to_owned()));
+    path
+}
+
 fn decode_json<T: for<'de> Deserialize<'de>>(body: &[u8], what: &str) -> Result<T> {
     serde_json::from_slice(body).map_err(|err| Error::json(what, err))
 }
@@ -859,8 +873,11 @@ mod tests {
             .base_url("http://127.0.0.1:9/prefix/")
             .build()
             .unwrap();
-        let mut call = Call::new(Method::GET, "t", &[]);
-        call.path = Client::server_path("srv 1", &["rooms", "a/b", "messages"]);
+        let mut call = Call::new(
+            Method::GET,
+            "t",
+            server_path("srv 1", &["rooms", "a/b", "messages"]),
+        );
         call.query
             .push(("cursor", "2026-01-01T00:00:00+01:00".into()));
         assert_eq!(
