@@ -116,7 +116,7 @@ async fn attempt(
     let timestamp = clock::now_unix_seconds();
     let signature = signature_header(&keys, &event.id, timestamp, &event.json);
     let started = Instant::now();
-    let sent = shared
+    let request = shared
         .http
         .post(&url)
         .header("content-type", "application/json")
@@ -124,8 +124,11 @@ async fn attempt(
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .body(event.json.clone())
-        .send()
-        .await;
+        .send();
+    let sent = tokio::select! {
+        () = shared.shutdown.cancelled() => return Attempt::Cancelled,
+        sent = request => sent,
+    };
     let latency = started.elapsed();
     let last = usize::try_from(number).unwrap_or(usize::MAX) >= RETRY_SCHEDULE.len();
     let failure = if last {

@@ -1436,7 +1436,7 @@ impl World {
         let existing = self
             .users
             .values()
-            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .find(|u| u.username.to_lowercase() == username.to_lowercase())
             .map(|u| u.id.clone());
         let user_id = match existing {
             Some(id) => {

@@ -447,3 +447,17 @@ async fn switching_to_webhook_delivers_what_was_queued() {
     assert_eq!(contents, ["queued 1", "queued 2"]);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_hanging_endpoint() {
+    let receiver = Receiver::start().await;
+    receiver.script_with_delay([(200, Duration::from_secs(60))]);
+    let sim = common::sim().await; // 15 s webhook timeout
+    let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
+    sim.post(&demo.alice, &demo.general, "into the void")
+        .unwrap();
+    receiver.wait_for(1).await;
+    tokio::time::timeout(Duration::from_secs(10), sim.shutdown())
+        .await
+        .expect("shutdown cancels the in-flight webhook instead of waiting 15 s for it");
+}
