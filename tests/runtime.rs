@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use lag_bot::client::{Client, RateLimits};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
-use lag_bot::{Ctx, Listener};
+use lag_bot::{Ctx, ErrorKind, Listener};
 use lag_sim::{DeliveryOutcome, RobotSpec};
 use runtime_support::{Seen, World, eventually, metric, stop, within, world};
 use tokio::sync::Semaphore;
@@ -272,4 +272,86 @@ async fn handlers_share_the_robot_state_and_metrics_are_served() {
     assert!(text.contains(r#"lag_bot_handler_duration_seconds_count{handler="tally"} 3"#));
     assert!(text.contains("lag_bot_limiter_wait_seconds_count"));
     stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn commands_run_from_room_messages_and_reply_in_the_room() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let seen = Seen::default();
+    let handle = world
+        .robot(PollConfig::new())
+        .command(lag_bot::command::Command::new(
+            "!add",
+            |_ctx: Ctx, a: i64, b: i64| async move { format!("{}", a + b) },
+        ))
+        .on(echo_quietly(&seen))
+        .start()
+        .await
+        .unwrap();
+
+    world
+        .sim
+        .post(&world.demo.alice, &world.demo.general, "!add 2 40")
+        .unwrap();
+    let answer = eventually("the command's answer", || {
+        world.robot_messages(&world.demo.general).into_iter().next()
+    })
+    .await;
+    assert_eq!(answer.content, "42");
+    stop(handle, world).await;
+    assert_eq!(
+        seen.all(),
+        ["!add 2 40"],
+        "listeners see command messages too"
+    );
+}
+
+fn echo_quietly(seen: &Seen) -> Listener {
+    let seen = seen.clone();
+    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+        let seen = seen.clone();
+        async move { seen.push(msg.content) }
+    })
+}
+
+#[tokio::test]
+async fn start_reports_what_would_stop_the_robot() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+
+    let bad_key = lag_bot::Robot::builder()
+        .key("lag_robot_00000000_not-a-real-key")
+        .base_url(world.sim.base_url())
+        .transport(PollConfig::new())
+        .build()
+        .unwrap();
+    let err = bad_key.start().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Unauthorized);
+
+    let late_state = world
+        .robot(PollConfig::new())
+        .on(echo_quietly(&Seen::default()))
+        .state(7_u32);
+    let err = late_state.start().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Config);
+    assert!(err.message().contains("state"), "{err}");
+
+    let clash = world
+        .robot(PollConfig::new())
+        .command(lag_bot::command::Command::new("!go", |_ctx: Ctx| async {}))
+        .command(lag_bot::command::Command::new("!go", |_ctx: Ctx| async {}));
+    let err = clash.start().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Config);
+
+    // The robot is set up for long-poll in Lag: an SSE robot is refused (409) and stops with
+    // the error instead of reconnecting forever.
+    let wrong = world
+        .robot(lag_bot::transport::SseConfig::new())
+        .start()
+        .await
+        .unwrap();
+    let err = within("the robot to give up", wrong.wait())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Conflict);
+    world.sim.shutdown().await;
 }

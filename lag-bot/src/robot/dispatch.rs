@@ -2,6 +2,7 @@
 //! bounded queue, and runs their handlers in per-room order with contained failures.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -201,7 +202,20 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 Arc::clone(&self.me),
                 Arc::clone(&envelope),
             );
-            let runs = self.router.runs(&ctx);
+            let runs = match std::panic::catch_unwind(AssertUnwindSafe(|| self.router.runs(&ctx))) {
+                Ok(runs) => runs,
+                Err(panic) => {
+                    let error = Error::new(
+                        ErrorKind::Handler,
+                        format!(
+                            "a handler panicked before it started: {}",
+                            panic_message(&*panic)
+                        ),
+                    );
+                    self.report("dispatch".into(), error, true, &ctx).await;
+                    return;
+                }
+            };
             if runs.is_empty() {
                 tracing::trace!("no handler for this event");
                 return;
@@ -240,15 +254,26 @@ impl<S: Send + Sync + 'static> Shared<S> {
                     (error, true)
                 }
             };
-            self.metrics.handler_failed(&name, panicked);
-            let context = ErrorContext::new(name.clone(), panicked, ctx.clone());
-            let report = (self.error_hook)(error, context);
-            if AssertUnwindSafe(report).catch_unwind().await.is_err() {
-                tracing::error!("the error hook panicked");
-            }
+            self.report(name.clone(), error, panicked, ctx).await;
         }
         .instrument(span)
         .await;
+    }
+
+    async fn report(&self, handler: Cow<'static, str>, error: Error, panicked: bool, ctx: &Ctx<S>) {
+        self.metrics.handler_failed(&handler, panicked);
+        let context = ErrorContext::new(handler, panicked, ctx.clone());
+        let hook = AssertUnwindSafe(|| (self.error_hook)(error, context));
+        let report = match std::panic::catch_unwind(hook) {
+            Ok(report) => report,
+            Err(_) => {
+                tracing::error!("the error hook panicked");
+                return;
+            }
+        };
+        if AssertUnwindSafe(report).catch_unwind().await.is_err() {
+            tracing::error!("the error hook panicked");
+        }
     }
 }
 

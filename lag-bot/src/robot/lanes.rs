@@ -4,6 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use tokio_util::task::TaskTracker;
 
@@ -29,7 +32,7 @@ impl<J: Send + 'static> Lanes<J> {
 
     pub(crate) fn push(&self, key: Option<String>, job: J) {
         let Some(key) = key else {
-            self.tracker.spawn((self.run)(job));
+            self.tracker.spawn(contained((self.run)(job)));
             return;
         };
         {
@@ -45,7 +48,7 @@ impl<J: Send + 'static> Lanes<J> {
         self.tracker.spawn(async move {
             let mut job = job;
             loop {
-                run(job).await;
+                contained(run(job)).await;
                 let mut lanes = waiting.lock().unwrap_or_else(PoisonError::into_inner);
                 match lanes.get_mut(&key).and_then(VecDeque::pop_front) {
                     Some(next) => job = next,
@@ -56,6 +59,13 @@ impl<J: Send + 'static> Lanes<J> {
                 }
             }
         });
+    }
+}
+
+/// Runs a job so that a panic in it cannot stop its lane: the next job of the key still runs.
+async fn contained(job: BoxFuture<'static, ()>) {
+    if AssertUnwindSafe(job).catch_unwind().await.is_err() {
+        tracing::error!("an event's dispatch panicked; its lane goes on");
     }
 }
 

@@ -153,6 +153,8 @@ impl RobotBuilder {
             allow_robots: false,
             dedup: Arc::new(MemoryDedup::default()),
             shutdown: Shutdown::new(),
+            custom_error_hook: false,
+            dropped_handlers: 0,
         })
     }
 }
@@ -200,6 +202,8 @@ pub struct Robot<S = ()> {
     allow_robots: bool,
     dedup: Arc<dyn DedupStore>,
     shutdown: Shutdown,
+    custom_error_hook: bool,
+    dropped_handlers: usize,
 }
 
 impl Robot<()> {
@@ -244,7 +248,8 @@ impl Robot<()> {
 
 impl<S: Send + Sync + 'static> Robot<S> {
     /// Sets the state every handler reaches with `ctx.state()`. Call it before adding
-    /// handlers: handlers are typed by the state they expect.
+    /// handlers: handlers are typed by the state they expect, so handlers added before it
+    /// cannot be kept, and [`start`](Self::start) reports them as a configuration error.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -267,9 +272,10 @@ impl<S: Send + Sync + 'static> Robot<S> {
 
     /// Like [`state`](Self::state), with state the program keeps a handle on too.
     pub fn with_state<T: Send + Sync + 'static>(self, state: Arc<T>) -> Robot<T> {
-        if !self.listeners.is_empty() || !self.commands.is_empty() || !self.hears.is_empty() {
-            tracing::warn!("`state` was set after handlers were added; those handlers are dropped");
-        }
+        let dropped = self.listeners.len()
+            + self.commands.len()
+            + self.hears.len()
+            + usize::from(self.custom_error_hook);
         Robot {
             client: self.client,
             transport: self.transport,
@@ -286,6 +292,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             allow_robots: self.allow_robots,
             dedup: self.dedup,
             shutdown: self.shutdown,
+            custom_error_hook: false,
+            dropped_handlers: self.dropped_handlers + dropped,
         }
     }
 
@@ -322,6 +330,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
     {
         self.error_hook =
             Arc::new(move |error, cx| Box::pin(hook(error, cx)) as BoxFuture<'static, ()>);
+        self.custom_error_hook = true;
         self
     }
 
@@ -401,9 +410,18 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// # Errors
     ///
     /// [`ErrorKind::Unauthorized`] for a rejected key, [`ErrorKind::Config`] for conflicting
-    /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, or the
+    /// handlers or handlers added before the state, [`ErrorKind::Transport`] when the listen address cannot be bound, or the
     /// error of the identity call.
     pub async fn start(self) -> Result<RobotHandle> {
+        if self.dropped_handlers > 0 {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "`state` was set after {} handler(s) or error hook had been added; set the state first, then add them",
+                    self.dropped_handlers
+                ),
+            ));
+        }
         let me = Arc::new(self.client.me().await?);
         if !me.active {
             tracing::warn!(
