@@ -4,6 +4,8 @@
 //! HTTP (webhook, SSE or long-poll) and acts through Lag's REST API. `lag-bot` turns that into
 //! a handful of annotated async functions.
 
+#[doc(hidden)]
+pub mod __private;
 pub mod client;
 pub mod command;
 pub mod ctx;
@@ -20,6 +22,7 @@ pub use client::Client;
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use events::Event;
+pub use lag_bot_macros::{command, hear, on};
 pub use listener::Listener;
 pub use model::SendMessage;
 pub use robot::{ErrorContext, Robot, RobotBuilder, RobotHandle, Shutdown};

@@ -138,6 +138,11 @@ impl<S: Send + Sync + 'static> Command<S> {
         }
     }
 
+    pub(crate) fn labelled(mut self, label: &str) -> Self {
+        label.clone_into(&mut self.label);
+        self
+    }
+
     /// Names the parameters, in order, for the usage line and argument errors (unnamed ones
     /// are shown as `arg1`, `arg2`, ...). Registering a command with more names than
     /// parameters is an error.

@@ -38,6 +38,7 @@ impl Reply {
     }
 
     /// A reply to the message that triggered the handler, in its room.
+    #[expect(clippy::self_named_constructors, reason = "mirrors `Ctx::reply`")]
     pub fn reply(content: impl Into<String>) -> Self {
         Self {
             reply: true,

@@ -782,7 +782,11 @@ mod tests {
                    "senderName": "alice", "content": content}),
         )
         .unwrap();
-        Ctx::new(Arc::new(()), Arc::new(me), Arc::new(envelope))
+        let client = crate::Client::builder("lag_robot_test_unused")
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        Ctx::new(Arc::new(()), client, Arc::new(me), Arc::new(envelope))
     }
 
     async fn invoke(

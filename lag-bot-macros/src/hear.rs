@@ -1,0 +1,105 @@
+//! `#[hear(r"(?i)\bspam\b")]`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{ItemFn, LitStr};
+
+use crate::handler::{Errors, HandlerFn, with_errors};
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                "`#[hear(...)]` goes on an `async fn`, e.g. `async fn spam(ctx: Ctx, caps: Captures)`",
+            );
+            return with_errors(error, item);
+        }
+    };
+    let mut errors = Errors::default();
+    let pattern = parse_attr(attr, &mut errors);
+    let handler = HandlerFn::parse(&function, "`#[hear(...)]`", &mut errors);
+    if let Some(handler) = &handler {
+        for extra in handler.params.iter().skip(1) {
+            errors.at(
+                &extra.ty,
+                "a `#[hear(...)]` listener takes the context and the `Captures`; remove this parameter",
+            );
+        }
+    }
+    match (pattern, handler, errors.take()) {
+        (Some(pattern), Some(handler), None) => expand_hear(&pattern, &handler),
+        (_, _, Some(error)) => with_errors(error, item),
+        _ => with_errors(
+            syn::Error::new(Span::call_site(), "invalid `#[hear(...)]`"),
+            item,
+        ),
+    }
+}
+
+fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<LitStr> {
+    const USAGE: &str = "expected a regular expression, e.g. `#[hear(r\"(?i)\\bspam\\b\")]`";
+    if attr.is_empty() {
+        errors.at_span(Span::call_site(), USAGE);
+        return None;
+    }
+    let pattern: LitStr = match syn::parse2(attr) {
+        Ok(pattern) => pattern,
+        Err(error) => {
+            errors.push(syn::Error::new(error.span(), USAGE));
+            return None;
+        }
+    };
+    let value = pattern.value();
+    if value.is_empty() {
+        errors.at(
+            &pattern,
+            "the pattern is empty; it would match every message",
+        );
+        return None;
+    }
+    if let Err(error) = regex_syntax::Parser::new().parse(&value) {
+        errors.at(&pattern, format!("invalid regular expression:\n{error}"));
+        return None;
+    }
+    Some(pattern)
+}
+
+fn expand_hear(pattern: &LitStr, handler: &HandlerFn) -> TokenStream {
+    let state = handler.state_ty();
+    let ctx_ty = &handler.ctx_ty;
+    let inner = handler.inner_fn();
+    let name = handler.name();
+    let label = name.to_string();
+    let label = label.strip_prefix("r#").unwrap_or(&label);
+    let ctx = quote_spanned! {ctx_ty.span()=>
+        <#ctx_ty as ::lag_bot::__private::Context>::from_ctx(__ctx)
+    };
+    let args = match handler.params.first() {
+        Some(param) => {
+            let captures = quote_spanned! {param.ty.span()=> __captures };
+            quote! { #ctx, #captures }
+        }
+        None => quote! { #ctx },
+    };
+    let output = handler.output_span();
+    let future = quote_spanned! {output=> __future };
+    let reply = quote_spanned! {output=> ::lag_bot::__private::replying(#future) };
+    let body = quote! {
+        #inner
+        ::lag_bot::__private::hear(
+            #pattern,
+            #label,
+            move |__ctx, __captures| {
+                let #future = #name(#args);
+                #reply
+            },
+        )
+    };
+    handler.outer_fn(
+        quote_spanned! {ctx_ty.span()=> ::lag_bot::__private::Hear<#state> },
+        body,
+    )
+}

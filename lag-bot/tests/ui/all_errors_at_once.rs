@@ -1,0 +1,8 @@
+use lag_bot::{Ctx, command};
+
+#[command("", aliases("!a", "!a"))]
+fn everything_wrong<T>(ctx: Ctx, (a, b): (u8, u8)) {
+    let _ = (ctx, a, b);
+}
+
+fn main() {}
