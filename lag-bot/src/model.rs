@@ -31,7 +31,7 @@ pub const MAX_HISTORY_PAGE: u32 = 100;
 /// ```
 ///
 /// [`to_datetime`]: Timestamp::to_datetime
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Timestamp(String);
 

@@ -262,11 +262,6 @@ impl Call {
     }
 }
 
-/// What a finished call gives back.
-struct Answer {
-    body: Bytes,
-}
-
 impl Client {
     /// Starts configuring a client for the robot with API key `key` (`lag_robot_...`).
     pub fn builder(key: impl Into<String>) -> ClientBuilder {
@@ -318,8 +313,8 @@ impl Client {
 
     async fn request_me(&self) -> Result<RobotInfo> {
         let call = Call::new(Method::GET, "robot info", robot_path(&["info"]));
-        let answer = self.run(call).await?;
-        decode_json(&answer.body, "robot info")
+        let body = self.run(call).await?;
+        decode_json(&body, "robot info")
     }
 
     /// The id of the robot's server (from [`me`](Self::me), cached).
@@ -331,8 +326,8 @@ impl Client {
     pub async fn rooms(&self) -> Result<Vec<Room>> {
         let server = self.server_id().await?;
         let call = Call::new(Method::GET, "list rooms", server_path(&server, &["rooms"]));
-        let answer = self.run(call).await?;
-        decode_list("rooms", "rooms", decode_json(&answer.body, "rooms")?)
+        let body = self.run(call).await?;
+        decode_list("rooms", "rooms", decode_json(&body, "rooms")?)
     }
 
     /// Lists the members of the robot's server (needs `read_members`).
@@ -343,8 +338,8 @@ impl Client {
             "list members",
             server_path(&server, &["members"]),
         );
-        let answer = self.run(call).await?;
-        decode_list("members", "members", decode_json(&answer.body, "members")?)
+        let body = self.run(call).await?;
+        decode_list("members", "members", decode_json(&body, "members")?)
     }
 
     /// Fetches one page of a room's history, newest first (needs `read_messages`).
@@ -371,8 +366,8 @@ impl Client {
         if let Some(cursor) = &query.cursor {
             call.query.push(("cursor", cursor.clone()));
         }
-        let answer = self.run(call).await?;
-        decode_history(decode_json(&answer.body, "history page")?)
+        let body = self.run(call).await?;
+        decode_history(decode_json(&body, "history page")?)
     }
 
     /// Every message of a room, newest first, fetched page by page (100 a page) as the
@@ -466,8 +461,8 @@ impl Client {
         call.body = Some(serde_json::to_vec(&message).map_err(|e| Error::json("message", e))?);
         call.class = Class::Message;
         call.retry = Retry::IfUnsent;
-        let answer = self.run(call).await?;
-        decode_json(&answer.body, "sent message")
+        let body = self.run(call).await?;
+        decode_json(&body, "sent message")
     }
 
     /// Sends text of any length as consecutive messages cut by [`split_content`], in order.
@@ -503,8 +498,8 @@ impl Client {
             serde_json::to_vec(&serde_json::json!({ "content": content }))
                 .map_err(|e| Error::json("edit", e))?,
         );
-        let answer = self.run(call).await?;
-        EditedMessage::from_json(decode_json(&answer.body, "edited message")?)
+        let body = self.run(call).await?;
+        EditedMessage::from_json(decode_json(&body, "edited message")?)
     }
 
     /// Deletes one of the robot's own messages (needs `send_messages`). Deletion is permanent.
@@ -536,7 +531,7 @@ impl Client {
         let mut call = Call::new(Method::GET, "poll events", robot_path(&["events", "poll"]));
         call.retry = Retry::Never;
         call.timeout = Some(self.inner.timeout + POLL_HOLD);
-        Ok(self.run(call).await?.body)
+        Ok(self.run(call).await?)
     }
 
     /// Opens the SSE event stream, resuming after `last_event_id` when given. Paced like every
@@ -573,13 +568,13 @@ impl Client {
     }
 
     /// Runs `call` to the end: pacing, retries, and the whole body.
-    async fn run(&self, call: Call) -> Result<Answer, Failed> {
+    async fn run(&self, call: Call) -> Result<Bytes, Failed> {
         let what = call.what;
         let retry = call.retry;
         let (response, _) = self.attempt_loop(call).await?;
         let request_id = request_id(response.headers());
         match response.bytes().await {
-            Ok(body) => Ok(Answer { body }),
+            Ok(body) => Ok(body),
             Err(err) => {
                 let mut error = Error::new(
                     ErrorKind::Connection,
