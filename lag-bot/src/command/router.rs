@@ -182,15 +182,15 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
 
     fn command_action(&self, me: Me<'_>, content: &str) -> Option<Action> {
         let text = content.trim_start();
-        let rest = self
+        let (prefix, rest) = self
             .strip_mention(me, text)
-            .or_else(|| self.strip_prefix(text).map(|(_, rest)| rest))?;
+            .or_else(|| self.strip_prefix(text))?;
         let name_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let (name, args) = rest.split_at(name_len);
         if name.is_empty() {
             return None;
         }
-        let typed = format!("{}{name}", self.options.primary_prefix());
+        let typed = format!("{prefix}{name}");
         match self.lookup.get(&key_for(name, &self.options)) {
             Some(&index) => Some(Action::Command {
                 index,
@@ -200,16 +200,16 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
             None if self.options.is_suggestions() => {
                 let suggestion = self.suggest(name)?;
                 Some(Action::Say(format!(
-                    "Unknown command `{typed}`. Did you mean `{}{suggestion}`?",
-                    self.options.primary_prefix()
+                    "Unknown command `{typed}`. Did you mean `{prefix}{suggestion}`?"
                 )))
             }
             None => None,
         }
     }
 
-    /// The text after a leading `@RobotName` (and an optional prefix after it).
-    fn strip_mention<'t>(&self, me: Me<'_>, text: &'t str) -> Option<&'t str> {
+    /// The prefix to show and the text after a leading `@RobotName` (and an optional prefix
+    /// after it).
+    fn strip_mention<'t>(&self, me: Me<'_>, text: &'t str) -> Option<(&str, &'t str)> {
         if !self.options.is_mention_addressing() || me.name.is_empty() {
             return None;
         }
@@ -221,7 +221,10 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
             return None;
         }
         let rest = rest.trim_start();
-        Some(self.strip_prefix(rest).map_or(rest, |(_, after)| after))
+        Some(
+            self.strip_prefix(rest)
+                .unwrap_or((self.options.primary_prefix(), rest)),
+        )
     }
 
     fn strip_prefix<'t>(&self, text: &'t str) -> Option<(&str, &'t str)> {

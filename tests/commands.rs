@@ -1,0 +1,525 @@
+//! Commands and pattern listeners end to end: a robot built from `#[command]` and `#[hear]`
+//! functions, receiving members' messages from lag-sim over long-poll and answering through
+//! lag-sim's REST API.
+//!
+//! Each test posts its messages in one room, where the robot handles them in order, and ends
+//! with `!ping`: once the robot has answered `pong`, everything before it has been handled, so
+//! the robot's messages can be compared as a whole (including what it did not say).
+
+mod runtime_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMention, Reply, Rest};
+use lag_bot::model::ServerRole;
+use lag_bot::transport::PollConfig;
+use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
+use runtime_support::{Seen, World, eventually, stop, world};
+
+/// Replies with pong.
+#[command("!ping")]
+async fn ping(_ctx: Ctx) -> &'static str {
+    "pong"
+}
+
+/// Rolls a die.
+/// Six sides unless told otherwise.
+#[command("!roll", aliases("!dice"))]
+async fn roll(_ctx: Ctx, sides: Option<u32>) -> String {
+    format!("rolled a d{}", sides.unwrap_or(6))
+}
+
+/// Adds two whole numbers.
+#[command("!add")]
+async fn add(_ctx: Ctx, a: i64, b: i64) -> lag_bot::Result<String> {
+    a.checked_add(b)
+        .map(|sum| sum.to_string())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "the sum overflows"))
+}
+
+/// Repeats the text.
+#[command("!echo")]
+async fn echo(_ctx: Ctx, text: Rest) -> String {
+    text.into_inner()
+}
+
+/// Sets a reminder.
+#[command("!remind")]
+async fn remind(_ctx: Ctx, after: Duration, text: Rest) -> String {
+    format!("in {}s: {text}", after.as_secs())
+}
+
+/// Greets a member, as a reply.
+#[command("!greet")]
+async fn greet(_ctx: Ctx, who: MemberMention, times: Option<u8>) -> Reply {
+    let hellos = vec!["hello"; usize::from(times.unwrap_or(1))].join(" ");
+    Reply::reply(format!("{hellos} {who}"))
+}
+
+/// Kicks a member (admins only).
+#[command("!kick")]
+async fn kick(_ctx: Ctx, who: MemberMention) -> String {
+    format!("kicked {who}")
+}
+
+#[command("!secret")]
+async fn secret(_ctx: Ctx) -> &'static str {
+    "you found it"
+}
+
+#[hear(r"(?i)\bspam\b")]
+async fn no_spam(_ctx: Ctx) -> &'static str {
+    "Please don't spam."
+}
+
+#[hear(r"(?P<count>\d+) cookies?\b")]
+async fn cookies(_ctx: Ctx, caps: Captures) -> String {
+    format!("{} cookies eaten", caps.name("count").unwrap_or("?"))
+}
+
+/// Whether the sender of the message in `ctx` is an owner or admin, asked of Lag.
+async fn is_admin(ctx: Ctx) -> lag_bot::Result<bool> {
+    let Some(sender) = ctx.message().and_then(|m| m.sender_id.clone()) else {
+        return Ok(false);
+    };
+    let members = ctx.client().members().await?;
+    Ok(members
+        .iter()
+        .any(|m| m.user_id == sender && matches!(m.role, ServerRole::Owner | ServerRole::Admin)))
+}
+
+async fn start(robot: lag_bot::Robot) -> RobotHandle {
+    robot.start().await.expect("the robot starts")
+}
+
+/// Posts each message as `user` in `room`, then `!ping`, and returns everything the robot said
+/// in that room once it has answered the ping (its `pong` removed).
+async fn conversation(world: &World, user: &str, room: &str, messages: &[&str]) -> Vec<String> {
+    let before = world.robot_messages(room).len();
+    for message in messages {
+        world
+            .sim
+            .post(user, room, message)
+            .expect("the member posts");
+    }
+    world
+        .sim
+        .post(user, room, "!ping")
+        .expect("the member posts");
+    let said = eventually("the robot to answer the closing !ping", || {
+        let said: Vec<String> = world
+            .robot_messages(room)
+            .into_iter()
+            .skip(before)
+            .map(|m| m.content)
+            .collect();
+        (said.last().map(String::as_str) == Some("pong")).then_some(said)
+    })
+    .await;
+    said[..said.len() - 1].to_vec()
+}
+
+#[tokio::test]
+async fn typed_arguments_aliases_and_usage_errors() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(roll())
+        .command(add())
+        .command(echo())
+        .command(remind());
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &[
+            "!roll 20",
+            "!dice",
+            "!ROLL 8",
+            "hello everyone",
+            "!roll six",
+            "!roll 99999999999",
+            "!add 2 40",
+            "!add 2",
+            "!add 2 40 1",
+            r#"!echo "hi there" you"#,
+            "!echo",
+            "!remind 1h30m stretch your legs",
+            "!remind soon stretch",
+            r#"!echo "unclosed"#,
+        ],
+    )
+    .await;
+    assert_eq!(
+        said,
+        [
+            "rolled a d20",
+            "rolled a d6",
+            "rolled a d8",
+            "sides: `six` is not a whole number\nUsage: !roll [sides]",
+            "sides: `99999999999` is too large (at most 4294967295)\nUsage: !roll [sides]",
+            "42",
+            "missing argument `b` (a whole number)\nUsage: !add <a> <b>",
+            "unexpected extra argument `1`\nUsage: !add <a> <b>",
+            r#""hi there" you"#,
+            "missing argument `text` (some text)\nUsage: !echo <text...>",
+            "in 5400s: stretch your legs",
+            "after: `soon` is not a duration (try 45s, 10m, 1h30m or 2d)\nUsage: !remind <after> <text...>",
+            r#""unclosed"#,
+        ]
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn member_mentions_resolve_and_replies_thread() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(greet());
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &[
+            "!greet @Bob 2",
+            "!greet bob",
+            "!greet @nobody",
+            "!greet @Helper",
+        ],
+    )
+    .await;
+    let trigger = world
+        .sim
+        .messages(&world.demo.general)
+        .into_iter()
+        .find(|m| m.content == "!greet @Bob 2")
+        .expect("the trigger");
+    let greeting = world
+        .robot_messages(&world.demo.general)
+        .into_iter()
+        .find(|m| m.content.starts_with("hello"))
+        .expect("the greeting");
+    assert_eq!(greeting.content, "hello hello @bob");
+    assert_eq!(
+        greeting.reply_to.map(|r| r.id),
+        Some(trigger.id),
+        "a Reply::reply answers the triggering message"
+    );
+    assert_eq!(
+        said,
+        [
+            "hello hello @bob",
+            "who: `bob` is not a mention (type @ and pick a name)\nUsage: !greet <who> [times]",
+            "who: `@nobody` does not name anyone on this server\nUsage: !greet <who> [times]",
+            "who: `@Helper` is a robot, not a member\nUsage: !greet <who> [times]",
+        ]
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn help_lists_and_explains_commands_and_near_misses_get_a_suggestion() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(roll())
+        .command(add())
+        .command(secret().hidden());
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.carol,
+        &world.demo.general,
+        &[
+            "!help",
+            "!help dice",
+            "!help !add",
+            "!help nope",
+            "!rol 4",
+            "!weather",
+            "!secret",
+        ],
+    )
+    .await;
+    assert_eq!(
+        said,
+        [
+            "Commands:\n\
+             `!add <a> <b>` - Adds two whole numbers.\n\
+             `!help [command]` - Lists the commands, or explains one.\n\
+             `!ping` - Replies with pong.\n\
+             `!roll [sides]` - Rolls a die.\n\
+             Type `!help <command>` for details.",
+            "`!roll [sides]`\nRolls a die.\nSix sides unless told otherwise.\nAliases: `!dice`",
+            "`!add <a> <b>`\nAdds two whole numbers.",
+            "No command `!nope`. Type `!help` for the list.",
+            "Unknown command `!rol`. Did you mean `!roll`?",
+            "you found it",
+        ]
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn help_and_suggestions_can_be_turned_off_or_replaced() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let my_help = Command::new("!help", |_ctx: Ctx| async { "Ask a moderator." });
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(roll())
+        .command(my_help)
+        .commands(CommandOptions::new().suggestions(false));
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &["!help", "!help roll", "!rol"],
+    )
+    .await;
+    assert_eq!(
+        said,
+        [
+            "Ask a moderator.",
+            "unexpected extra argument `roll`\nUsage: !help"
+        ]
+    );
+    stop(handle, world).await;
+
+    let world = runtime_support::world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .commands(CommandOptions::new().help(false));
+    let handle = start(robot).await;
+    let said = conversation(&world, &world.demo.alice, &world.demo.general, &["!help"]).await;
+    assert!(said.is_empty(), "{said:?}");
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn cooldowns_answer_kindly_per_user_and_per_room() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let flip = Command::new("!flip", |_ctx: Ctx| async { "heads" })
+        .cooldown(Cooldown::per_room(Duration::from_secs(3_600)).message("Wait {remaining}."));
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3_600))))
+        .command(flip);
+    let handle = start(robot).await;
+    let (general, welcome) = (&world.demo.general, &world.demo.welcome);
+    let alice_said = conversation(
+        &world,
+        &world.demo.alice,
+        general,
+        &["!roll", "!dice 4", "!flip"],
+    )
+    .await;
+    let bob_said = conversation(
+        &world,
+        &world.demo.bob,
+        general,
+        &["!roll 12", "!flip", "!roll bad"],
+    )
+    .await;
+    let bob_elsewhere = conversation(&world, &world.demo.bob, welcome, &["!flip"]).await;
+    assert_eq!(alice_said.len(), 3);
+    assert_eq!(alice_said[0], "rolled a d6");
+    assert!(
+        alice_said[1].starts_with("Slow down! `!dice` can be used again in "),
+        "{alice_said:?}"
+    );
+    assert_eq!(alice_said[2], "heads");
+    assert_eq!(bob_said[0], "rolled a d12", "the cooldown is per user");
+    assert!(
+        bob_said[1].starts_with("Wait "),
+        "the room's cooldown holds: {bob_said:?}"
+    );
+    assert!(
+        bob_said[2].starts_with("sides: `bad`"),
+        "usage errors come before the cooldown: {bob_said:?}"
+    );
+    assert_eq!(
+        bob_elsewhere,
+        ["heads"],
+        "another room has its own cooldown"
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn checks_refuse_before_arguments_are_looked_at() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world.robot(PollConfig::new()).command(ping()).command(
+        kick()
+            .check(is_admin)
+            .denied_message("Only admins can kick."),
+    );
+    let handle = start(robot).await;
+    let carol_said = conversation(
+        &world,
+        &world.demo.carol,
+        &world.demo.general,
+        &["!kick @bob", "!kick"],
+    )
+    .await;
+    let bob_said = conversation(
+        &world,
+        &world.demo.bob,
+        &world.demo.general,
+        &["!kick @carol", "!kick"],
+    )
+    .await;
+    assert_eq!(
+        carol_said,
+        ["Only admins can kick.", "Only admins can kick."]
+    );
+    assert_eq!(
+        bob_said,
+        [
+            "kicked @carol",
+            "missing argument `who` (a member, like @alice)\nUsage: !kick <who>"
+        ]
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn a_mention_of_the_robot_addresses_a_command_and_prefixes_are_configurable() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(roll())
+        .command(ping())
+        .commands(
+            CommandOptions::new()
+                .prefixes(["?", "!"])
+                .case_insensitive(false),
+        );
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &[
+            "@Helper roll 4",
+            "@helper, ?roll 5",
+            "?roll 6",
+            "!roll 7",
+            "?ROLL 8",
+            "@Helperbot roll 9",
+            "hey @Helper roll 10",
+        ],
+    )
+    .await;
+    assert_eq!(
+        said,
+        [
+            "rolled a d4",
+            "rolled a d5",
+            "rolled a d6",
+            "rolled a d7",
+            "Unknown command `?ROLL`. Did you mean `?roll`?",
+        ],
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn pattern_listeners_match_through_one_set_with_captures() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .hear(no_spam())
+        .hear(cookies());
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &[
+            "no SPAM here",
+            "I ate 12 cookies",
+            "spammer",
+            "1 cookie and spam",
+        ],
+    )
+    .await;
+    assert_eq!(
+        said.len(),
+        4,
+        "one answer each, two for the last message: {said:?}"
+    );
+    assert_eq!(&said[..2], ["Please don't spam.", "12 cookies eaten"]);
+    let mut last = said[2..].to_vec();
+    last.sort();
+    assert_eq!(last, ["1 cookies eaten", "Please don't spam."]);
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn the_robot_ignores_its_own_ping_echo() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let runs = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&runs);
+    let parrot = Command::new("!parrot", move |_ctx: Ctx| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { "!parrot" }
+    });
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(parrot);
+    let handle = start(robot).await;
+    let said = conversation(&world, &world.demo.alice, &world.demo.general, &["!parrot"]).await;
+    assert_eq!(said, ["!parrot"]);
+    let said = conversation(&world, &world.demo.alice, &world.demo.general, &[]).await;
+    assert!(said.is_empty(), "{said:?}");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "its own `!parrot` did not run it again"
+    );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn handler_errors_go_to_the_error_hook() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let errors = Seen::default();
+    let seen = errors.clone();
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(add())
+        .on_error(move |error, _cx| {
+            let seen = seen.clone();
+            async move { seen.push(error.to_string()) }
+        });
+    let handle = start(robot).await;
+    let said = conversation(
+        &world,
+        &world.demo.alice,
+        &world.demo.general,
+        &["!add 9223372036854775807 1"],
+    )
+    .await;
+    assert!(said.is_empty(), "{said:?}");
+    let reported = eventually("the error hook", || {
+        (errors.len() == 1).then(|| errors.all())
+    })
+    .await;
+    assert_eq!(reported, ["invalid input: the sum overflows"]);
+    stop(handle, world).await;
+}
