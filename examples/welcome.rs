@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lag_bot::events::{MemberJoin, MemberLeave, RobotMentioned};
-use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, Listener, Robot};
+use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, Robot, on};
 
 /// What the handlers share.
 struct Welcome {
@@ -21,6 +21,8 @@ struct Welcome {
     greeted: AtomicU64,
 }
 
+/// Greets a new member in the welcome room.
+#[on(member_join)]
 async fn greet(ctx: Ctx<Welcome>, join: MemberJoin) -> lag_bot::Result<()> {
     let welcome = ctx.state();
     let count = welcome.greeted.fetch_add(1, Ordering::Relaxed) + 1;
@@ -35,6 +37,8 @@ async fn greet(ctx: Ctx<Welcome>, join: MemberJoin) -> lag_bot::Result<()> {
     Ok(())
 }
 
+/// Says goodbye when a member leaves.
+#[on(member_leave)]
 async fn farewell(ctx: Ctx<Welcome>, leave: MemberLeave) -> lag_bot::Result<()> {
     ctx.send(
         &ctx.state().room_id,
@@ -45,6 +49,7 @@ async fn farewell(ctx: Ctx<Welcome>, leave: MemberLeave) -> lag_bot::Result<()> 
 }
 
 /// Answers `@Robot` mentions (in whatever room they were made) with a short status.
+#[on(robot_mentioned)]
 async fn status(ctx: Ctx<Welcome>, mention: RobotMentioned) -> String {
     let greeted = ctx.state().greeted.load(Ordering::Relaxed);
     format!(
@@ -93,9 +98,9 @@ async fn main() -> lag_bot::Result<()> {
             room_id: room.id,
             greeted: AtomicU64::new(0),
         })
-        .on(Listener::new(greet).named("greet"))
-        .on(Listener::new(farewell).named("farewell"))
-        .on(Listener::new(status).named("status"))
+        .on(greet())
+        .on(farewell())
+        .on(status())
         .on_error(report)
         .run()
         .await
