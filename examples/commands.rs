@@ -1,0 +1,113 @@
+//! Run with: `cargo run --example commands` (after `cargo run -p lag-sim` and its `export` lines)
+//!
+//! A custom-command robot: `!ping`, `!roll [sides] [count]` (alias `!dice`), `!echo <text...>`,
+//! `!time [offset]` and the built-in `!help`, plus a pattern listener that answers thanks.
+//! Each command is an `async fn` whose parameters after the context are parsed from the
+//! message; a wrong argument is answered with what was wrong and the command's usage line, and
+//! the doc comments below are what `!help` shows.
+//!
+//! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
+//! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. With lag-sim,
+//! talk to it as a demo member:
+//!
+//! ```text
+//! curl -s -X POST $LAG_API_BASE/_sim/rooms/<room id>/messages -H 'content-type: application/json' \
+//!      -d '{"userId":"<user id>","content":"!roll 20 3"}'
+//! ```
+//!
+//! (lag-sim prints both ids when it starts.) Stop it with Ctrl-C.
+
+use std::time::Duration;
+
+use lag_bot::command::{Captures, Cooldown, Rest};
+use lag_bot::{Ctx, Error, ErrorContext, Robot, command, hear};
+use rand::Rng;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Checks that the robot is listening.
+#[command("!ping")]
+async fn ping(_ctx: Ctx) -> &'static str {
+    "pong"
+}
+
+/// Rolls dice: `!roll` for one six-sided die, `!roll 20` for a d20, `!roll 20 3` for three.
+#[command("!roll", aliases("!dice"))]
+async fn roll(_ctx: Ctx, sides: Option<u32>, count: Option<u8>) -> String {
+    let sides = sides.unwrap_or(6);
+    let count = count.unwrap_or(1);
+    if !(2..=1_000).contains(&sides) {
+        return "A die has between 2 and 1000 sides.".to_owned();
+    }
+    if !(1..=20).contains(&count) {
+        return "I can roll 1 to 20 dice at a time.".to_owned();
+    }
+    let mut rng = rand::rng();
+    let rolls: Vec<u32> = (0..count).map(|_| rng.random_range(1..=sides)).collect();
+    if let [single] = rolls[..] {
+        return format!("You rolled **{single}** (d{sides}).");
+    }
+    let total: u32 = rolls.iter().sum();
+    let shown: Vec<String> = rolls.iter().map(u32::to_string).collect();
+    format!(
+        "You rolled {} (d{sides} x{count}): **{total}** in total.",
+        shown.join(", ")
+    )
+}
+
+/// Repeats what you say, exactly as you typed it.
+#[command("!echo", aliases("!say"))]
+async fn echo(_ctx: Ctx, text: Rest) -> String {
+    text.into_inner()
+}
+
+/// Tells the time in UTC, or at a whole-hour offset from it: `!time`, `!time 2`, `!time -5`.
+#[command("!time")]
+async fn time(_ctx: Ctx, offset: Option<i8>) -> String {
+    let hours = offset.unwrap_or(0);
+    let Ok(zone) = UtcOffset::from_hms(hours, 0, 0) else {
+        return "Offsets go from -25 to 25 hours.".to_owned();
+    };
+    let now = OffsetDateTime::now_utc().to_offset(zone);
+    let format =
+        format_description!("[hour]:[minute] on [weekday], [day] [month repr:long] [year]");
+    match now.format(&format) {
+        Ok(text) if hours == 0 => format!("It is {text} (UTC)."),
+        Ok(text) => format!("It is {text} (UTC{hours:+})."),
+        Err(error) => format!("I could not read the clock: {error}"),
+    }
+}
+
+/// Answers thanks addressed to the robot by name.
+#[hear(r"(?i)\b(?:thanks|thank you|thx),?\s+(?P<name>@?\w+)")]
+async fn thanks(ctx: Ctx, caps: Captures) -> Option<String> {
+    let name = caps.name("name")?.trim_start_matches('@');
+    let me = &ctx.me().name;
+    let who = ctx.message()?.sender_name.clone();
+    name.eq_ignore_ascii_case(me)
+        .then(|| format!("You're welcome, {who}!"))
+}
+
+async fn report(error: Error, cx: ErrorContext) {
+    tracing::error!(handler = cx.handler(), %error, "a handler failed");
+}
+
+#[tokio::main]
+async fn main() -> lag_bot::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    Robot::from_env()?
+        .command(ping())
+        .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
+        .command(echo())
+        .command(time())
+        .hear(thanks())
+        .on_error(report)
+        .run()
+        .await
+}
