@@ -360,11 +360,17 @@ async fn cooldowns_answer_kindly_per_user_and_per_room() {
 #[tokio::test]
 async fn checks_refuse_before_arguments_are_looked_at() {
     let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world.robot(PollConfig::new()).command(ping()).command(
-        kick()
-            .check(is_admin)
-            .denied_message("Only admins can kick."),
-    );
+    let robot = world
+        .robot(PollConfig::new())
+        .command(ping())
+        .command(
+            kick()
+                .check(is_admin)
+                .denied_message("Only admins can kick."),
+        )
+        .command(
+            Command::new("!purge", |_ctx: Ctx| async { "purged" }).only_roles([ServerRole::Owner]),
+        );
     let handle = start(robot).await;
     let carol_said = conversation(
         &world,
@@ -377,9 +383,11 @@ async fn checks_refuse_before_arguments_are_looked_at() {
         &world,
         &world.demo.bob,
         &world.demo.general,
-        &["!kick @carol", "!kick"],
+        &["!kick @carol", "!kick", "!purge"],
     )
     .await;
+    let alice_said =
+        conversation(&world, &world.demo.alice, &world.demo.general, &["!purge"]).await;
     assert_eq!(
         carol_said,
         ["Only admins can kick.", "Only admins can kick."]
@@ -388,9 +396,11 @@ async fn checks_refuse_before_arguments_are_looked_at() {
         bob_said,
         [
             "kicked @carol",
-            "missing argument `who` (a member, like @alice)\nUsage: !kick <who>"
+            "missing argument `who` (a member, like @alice)\nUsage: !kick <who>",
+            "You can't use `!purge`.",
         ]
     );
+    assert_eq!(alice_said, ["purged"], "the owner may purge");
     stop(handle, world).await;
 }
 

@@ -55,6 +55,7 @@ use futures_util::future::BoxFuture;
 
 use crate::ctx::Ctx;
 use crate::error::{BoxError, Result};
+use crate::model::ServerRole;
 
 pub use args::{Args, Checkpoint, Token};
 pub use cooldown::{Cooldown, CooldownScope};
@@ -220,6 +221,35 @@ impl<S: Send + Sync + 'static> Command<S> {
     pub fn denied_message(mut self, message: impl Into<String>) -> Self {
         self.denied = Some(message.into());
         self
+    }
+
+    /// Lets only members whose server role is one of `roles` run the command: a
+    /// [check](Self::check) asking Lag for the member list (the robot needs `read_members`).
+    ///
+    /// ```
+    /// use lag_bot::Ctx;
+    /// use lag_bot::command::Command;
+    /// use lag_bot::model::ServerRole;
+    ///
+    /// let purge = Command::new("!purge", |_ctx: Ctx| async { "purged" })
+    ///     .only_roles([ServerRole::Owner, ServerRole::Admin])
+    ///     .denied_message("Only admins can purge.");
+    /// # let _ = purge;
+    /// ```
+    pub fn only_roles(self, roles: impl IntoIterator<Item = ServerRole>) -> Self {
+        let roles: Arc<[ServerRole]> = roles.into_iter().collect();
+        self.check(move |ctx: Ctx<S>| {
+            let roles = Arc::clone(&roles);
+            async move {
+                let Some(sender) = ctx.message().and_then(|m| m.sender_id.clone()) else {
+                    return Ok::<bool, crate::Error>(false);
+                };
+                let members = ctx.client().members().await?;
+                Ok(members
+                    .iter()
+                    .any(|m| m.user_id == sender && roles.contains(&m.role)))
+            }
+        })
     }
 
     /// Leaves the command out of `!help` and "did you mean" suggestions; it still runs.
