@@ -27,6 +27,7 @@ pub(crate) const TRANSPORT: &str = "poll";
 pub struct PollConfig {
     pub(crate) retry_base: Duration,
     pub(crate) retry_max: Duration,
+    pub(crate) stop_grace: Duration,
 }
 
 impl PollConfig {
@@ -36,6 +37,7 @@ impl PollConfig {
         Self {
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(60),
+            stop_grace: Duration::from_secs(2),
         }
     }
 
@@ -44,6 +46,16 @@ impl PollConfig {
     pub fn retry_delay(mut self, first: Duration, max: Duration) -> Self {
         self.retry_base = first;
         self.retry_max = max;
+        self
+    }
+}
+
+impl PollConfig {
+    /// On shutdown, how long an open poll may still be awaited (default 2 s). Lag counts the
+    /// events of a poll as taken once it answers, so an answer already on its way is handled
+    /// rather than dropped; an idle hold is abandoned after the grace.
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.stop_grace = grace;
         self
     }
 }
@@ -64,10 +76,18 @@ pub(crate) async fn run(
 ) -> Result<()> {
     let mut backoff = Backoff::new(config.retry_base, config.retry_max);
     loop {
+        if stop.is_cancelled() {
+            return Ok(());
+        }
+        let poll = client.poll_raw();
+        let mut poll = std::pin::pin!(poll);
         let polled = tokio::select! {
             biased;
-            () = stop.cancelled() => return Ok(()),
-            polled = client.poll_raw() => polled,
+            polled = &mut poll => polled,
+            () = stop.cancelled() => match tokio::time::timeout(config.stop_grace, &mut poll).await {
+                Ok(polled) => polled,
+                Err(_) => return Ok(()),
+            },
         };
         let failure = match polled.and_then(|body| decode_poll(&body)) {
             Ok(items) => {

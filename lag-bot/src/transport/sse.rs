@@ -35,6 +35,7 @@ pub struct SseConfig {
     pub(crate) retry_base: Duration,
     pub(crate) retry_max: Duration,
     pub(crate) resume_from: Option<String>,
+    pub(crate) stop_grace: Duration,
 }
 
 impl SseConfig {
@@ -45,6 +46,7 @@ impl SseConfig {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
             resume_from: None,
+            stop_grace: Duration::from_secs(2),
         }
     }
 
@@ -65,6 +67,13 @@ impl SseConfig {
     pub fn reconnect_delay(mut self, first: Duration, max: Duration) -> Self {
         self.retry_base = first;
         self.retry_max = max;
+        self
+    }
+
+    /// On shutdown, how long the consumer may keep reading events that were already on their
+    /// way when it was asked to stop (default 2 s; it stops sooner once the stream is quiet).
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.stop_grace = grace;
         self
     }
 
@@ -103,8 +112,14 @@ fn watchdog(
     })
 }
 
+/// How long a stopping consumer keeps reading while frames are still arriving.
+const QUIET: Duration = Duration::from_millis(250);
+
 /// Consumes the stream until `stop` fires. Returns an error only for failures reconnecting
 /// cannot fix (a rejected key, the wrong transport for this robot).
+///
+/// On `stop` it keeps reading frames that are already on their way (until the stream is quiet
+/// for a moment, at most the configured grace), since Lag counts them as handed out.
 pub(crate) async fn run(
     client: Client,
     config: SseConfig,
@@ -116,9 +131,15 @@ pub(crate) async fn run(
     if let Some(id) = &config.resume_from {
         *last_seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.clone());
     }
+    let consumer = Consumer {
+        intake,
+        metrics,
+        last_seen,
+    };
     let mut backoff = Backoff::new(config.retry_base, config.retry_max);
     loop {
-        let resume = last_seen
+        let resume = consumer
+            .last_seen
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
@@ -138,52 +159,42 @@ pub(crate) async fn run(
                 backoff.reset();
                 let frames = watchdog(bytes, config.silence_limit()).eventsource();
                 let mut frames = std::pin::pin!(frames);
+                let mut stop_by = None;
                 loop {
-                    let frame = tokio::select! {
-                        biased;
-                        () = stop.cancelled() => return Ok(()),
-                        frame = frames.next() => frame,
-                    };
-                    let frame = match frame {
-                        None => {
-                            tracing::info!("Lag closed the event stream");
-                            break;
+                    let frame = if stop.is_cancelled() {
+                        let deadline = *stop_by
+                            .get_or_insert_with(|| tokio::time::Instant::now() + config.stop_grace);
+                        let quiet = (tokio::time::Instant::now() + QUIET).min(deadline);
+                        match tokio::time::timeout_at(quiet, frames.next()).await {
+                            Ok(Some(Ok(frame))) => frame,
+                            _ => return Ok(()),
                         }
-                        Some(Err(err)) => {
-                            tracing::warn!(error = %err, "the event stream broke");
-                            break;
-                        }
-                        Some(Ok(frame)) => frame,
-                    };
-                    let id = Some(frame.id.as_str()).filter(|id| !id.is_empty());
-                    match Envelope::from_sse(id, Some(&frame.event), &frame.data) {
-                        Ok(None) => continue,
-                        Ok(Some(envelope)) => {
-                            let delivery = Delivery {
-                                transport: TRANSPORT,
-                                envelope,
-                            };
-                            match intake.offer(delivery, Admission::Wait, false).await {
-                                Offer::Accepted(_) => {
-                                    metrics.delivery(TRANSPORT, Outcome::Accepted)
-                                }
-                                Offer::Duplicate => metrics.delivery(TRANSPORT, Outcome::Duplicate),
-                                refused => return Err(refused_taken_event(&refused)),
+                    } else {
+                        let next = tokio::select! {
+                            biased;
+                            next = frames.next() => next,
+                            () = stop.cancelled() => continue,
+                        };
+                        match next {
+                            None => {
+                                tracing::info!("Lag closed the event stream");
+                                break;
                             }
+                            Some(Err(err)) => {
+                                tracing::warn!(error = %err, "the event stream broke");
+                                break;
+                            }
+                            Some(Ok(frame)) => frame,
                         }
-                        Err(err) => {
-                            metrics.delivery(TRANSPORT, Outcome::Malformed);
-                            tracing::warn!(event_id = id, error = %err, "skipping an event that does not decode");
-                        }
-                    }
-                    if let Some(id) = id {
-                        *last_seen.lock().unwrap_or_else(PoisonError::into_inner) =
-                            Some(id.to_owned());
-                    }
+                    };
+                    consumer.take(frame).await?;
                 }
             }
         }
-        metrics.reconnected(TRANSPORT);
+        if stop.is_cancelled() {
+            return Ok(());
+        }
+        consumer.metrics.reconnected(TRANSPORT);
         let delay = backoff.next_delay();
         tracing::debug!(?delay, "reconnecting to the event stream");
         tokio::select! {
@@ -191,5 +202,43 @@ pub(crate) async fn run(
             () = stop.cancelled() => return Ok(()),
             () = tokio::time::sleep(delay) => {}
         }
+    }
+}
+
+struct Consumer {
+    intake: Arc<dyn Intake>,
+    metrics: Metrics,
+    last_seen: Arc<Mutex<Option<String>>>,
+}
+
+impl Consumer {
+    /// Hands one frame to the dispatcher and advances the resume point past it.
+    async fn take(&self, frame: eventsource_stream::Event) -> Result<()> {
+        let id = Some(frame.id.as_str()).filter(|id| !id.is_empty());
+        match Envelope::from_sse(id, Some(&frame.event), &frame.data) {
+            Ok(None) => return Ok(()),
+            Ok(Some(envelope)) => {
+                let delivery = Delivery {
+                    transport: TRANSPORT,
+                    envelope,
+                };
+                match self.intake.offer(delivery, Admission::Wait, false).await {
+                    Offer::Accepted(_) => self.metrics.delivery(TRANSPORT, Outcome::Accepted),
+                    Offer::Duplicate => self.metrics.delivery(TRANSPORT, Outcome::Duplicate),
+                    refused => return Err(refused_taken_event(&refused)),
+                }
+            }
+            Err(err) => {
+                self.metrics.delivery(TRANSPORT, Outcome::Malformed);
+                tracing::warn!(event_id = id, error = %err, "skipping an event that does not decode");
+            }
+        }
+        if let Some(id) = id {
+            *self
+                .last_seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
+        }
+        Ok(())
     }
 }
