@@ -5,4 +5,7 @@ fn everything_wrong<T>(ctx: Ctx, (a, b): (u8, u8)) {
     let _ = (ctx, a, b);
 }
 
-fn main() {}
+/// The functions are still there next to the errors.
+fn main() {
+    let _ = everything_wrong::<()>;
+}

@@ -7,4 +7,7 @@ fn ping(ctx: Ctx) -> &'static str {
     "pong"
 }
 
-fn main() {}
+/// The functions are still there next to the errors.
+fn main() {
+    let _: fn(Ctx) -> &'static str = ping;
+}

@@ -9,4 +9,7 @@ impl Dice {
     }
 }
 
-fn main() {}
+/// The functions are still there next to the errors.
+fn main() {
+    let _ = Dice::roll;
+}

@@ -11,4 +11,7 @@ async fn boom(ctx: Ctx) {
     let _ = ctx;
 }
 
-fn main() {}
+/// The functions are still there next to the errors.
+fn main() {
+    let _ = (welcome, boom);
+}
