@@ -39,10 +39,19 @@ pub struct Cooldown {
     scope: CooldownScope,
     period: Duration,
     message: Option<String>,
-    last_used: Arc<Mutex<HashMap<String, Instant>>>,
+    last_used: Arc<Mutex<Uses>>,
 }
 
-/// Cooldown entries kept before expired ones are swept.
+/// When each key may use the command again.
+#[derive(Default)]
+struct Uses {
+    until: HashMap<String, Instant>,
+    /// Expired entries are swept once this many are kept, then again at twice what remained,
+    /// so sweeping costs O(1) per use however many keys are cooling down.
+    sweep_at: usize,
+}
+
+/// The fewest entries kept before expired ones are swept.
 const SWEEP_AT: usize = 1024;
 
 impl Cooldown {
@@ -97,16 +106,17 @@ impl Cooldown {
             CooldownScope::Global => "",
         };
         let now = Instant::now();
-        let mut last_used = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = last_used.get(key)
+        let mut uses = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = uses.until.get(key)
             && *until > now
         {
             return Err(*until - now);
         }
-        if last_used.len() >= SWEEP_AT {
-            last_used.retain(|_, until| *until > now);
+        if uses.until.len() >= uses.sweep_at.max(SWEEP_AT) {
+            uses.until.retain(|_, until| *until > now);
+            uses.sweep_at = uses.until.len() * 2;
         }
-        last_used.insert(key.to_owned(), now + self.period);
+        uses.until.insert(key.to_owned(), now + self.period);
         Ok(())
     }
 
@@ -203,7 +213,22 @@ mod tests {
             cooldown.try_start(&format!("user{i}"), "r").unwrap();
         }
         cooldown.try_start("late", "r").unwrap();
-        assert_eq!(cooldown.last_used.lock().unwrap().len(), 1);
+        assert_eq!(cooldown.last_used.lock().unwrap().until.len(), 1);
+    }
+
+    #[test]
+    fn many_cooling_keys_are_not_swept_on_every_use() {
+        let cooldown = Cooldown::per_user(Duration::from_secs(3_600));
+        for i in 0..=SWEEP_AT {
+            cooldown.try_start(&format!("user{i}"), "r").unwrap();
+        }
+        let uses = cooldown.last_used.lock().unwrap();
+        assert_eq!(uses.until.len(), SWEEP_AT + 1);
+        assert_eq!(
+            uses.sweep_at,
+            SWEEP_AT * 2,
+            "the next sweep waits for twice as many"
+        );
     }
 
     #[test]

@@ -91,15 +91,11 @@ pub trait FromArg: Sized {
     }
 }
 
-fn next_word<'a>(args: &mut Args<'a>) -> Result<Cow<'a, str>, ArgError> {
-    args.word()
-}
-
 macro_rules! integers {
     ($($t:ty),* $(,)?) => {$(
         impl FromArg for $t {
             fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-                let word = next_word(args)?;
+                let word = args.word()?;
                 parse_integer::<$t>(&word, <$t>::MIN, <$t>::MAX)
             }
 
@@ -138,7 +134,7 @@ macro_rules! floats {
     ($($t:ty),* $(,)?) => {$(
         impl FromArg for $t {
             fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-                let word = next_word(args)?;
+                let word = args.word()?;
                 let looks_numeric = word.bytes().any(|b| b.is_ascii_digit());
                 match word.parse::<$t>() {
                     Ok(value) if value.is_finite() => Ok(value),
@@ -158,7 +154,7 @@ floats!(f32, f64);
 
 impl FromArg for bool {
     fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let word = next_word(args)?;
+        let word = args.word()?;
         match word.to_lowercase().as_str() {
             "yes" | "y" | "true" | "on" | "1" => Ok(true),
             "no" | "n" | "false" | "off" | "0" => Ok(false),
@@ -173,7 +169,7 @@ impl FromArg for bool {
 
 impl FromArg for char {
     fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let word = next_word(args)?;
+        let word = args.word()?;
         let mut chars = word.chars();
         match (chars.next(), chars.next()) {
             (Some(c), None) => Ok(c),
@@ -189,7 +185,7 @@ impl FromArg for char {
 /// One word, or several in quotes: `alice`, `"Alice Smith"`.
 impl FromArg for String {
     fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        next_word(args).map(Cow::into_owned)
+        args.word().map(Cow::into_owned)
     }
 
     fn expected() -> Cow<'static, str> {
@@ -204,7 +200,7 @@ impl FromArg for String {
 /// are easy to confuse.
 impl FromArg for Duration {
     fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let word = next_word(args)?;
+        let word = args.word()?;
         parse_duration(&word).map_err(|reason| ArgError::invalid(word, reason))
     }
 
@@ -472,7 +468,7 @@ where
     T::Err: fmt::Display,
 {
     fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let word = next_word(args)?;
+        let word = args.word()?;
         word.parse::<T>()
             .map(Parsed)
             .map_err(|err| ArgError::invalid(word.as_ref(), format!("is not valid: {err}")))

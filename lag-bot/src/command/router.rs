@@ -260,7 +260,11 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
             Action::Command { index, typed, args } => {
                 let command = self.commands[index].clone();
                 let usage = command.usage_with_prefix(self.options.primary_prefix());
-                let sender = msg.sender_id.clone().unwrap_or_default();
+                let sender = msg
+                    .sender_id
+                    .clone()
+                    .or_else(|| msg.robot_id.clone())
+                    .unwrap_or_default();
                 let room = msg.room_id.clone();
                 let mentions = msg.mentions.clone();
                 Box::pin(async move {
