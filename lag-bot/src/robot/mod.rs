@@ -70,6 +70,7 @@ pub struct RobotBuilder {
     transport: Option<Transport>,
     client: Option<Client>,
     rate_limits: Option<RateLimits>,
+    metrics: Option<Metrics>,
 }
 
 impl RobotBuilder {
@@ -92,7 +93,8 @@ impl RobotBuilder {
     }
 
     /// Uses a client built elsewhere (custom timeouts, retry policy, user agent) instead of
-    /// building one from the key and base URL.
+    /// building one from the key and base URL. See [`metrics`](Self::metrics) to keep its
+    /// limiter statistics.
     pub fn client(mut self, client: Client) -> Self {
         self.client = Some(client);
         self
@@ -104,6 +106,14 @@ impl RobotBuilder {
         self
     }
 
+    /// Records into `metrics` instead of a fresh set. With [`client`](Self::client), build the
+    /// client with the same metrics (`ClientBuilder::metrics`) so limiter waits and 429s show
+    /// up next to the robot's series.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// Builds the robot, with no handlers and `()` state yet.
     ///
     /// # Errors
@@ -111,7 +121,7 @@ impl RobotBuilder {
     /// [`ErrorKind::Config`] when neither a key nor a client was given, the key or URL is
     /// unusable, or the transport's settings are incomplete (e.g. a webhook without secrets).
     pub fn build(self) -> Result<Robot<()>> {
-        let metrics = Metrics::new();
+        let metrics = self.metrics.unwrap_or_default();
         let client = match self.client {
             Some(client) => client,
             None => {

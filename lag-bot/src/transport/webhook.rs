@@ -22,6 +22,9 @@ use crate::{BoxError, Error, ErrorKind, Result};
 
 pub(crate) const TRANSPORT: &str = "webhook";
 
+/// How long Lag waits for an answer before it counts the attempt as failed.
+const LAG_DEADLINE: Duration = Duration::from_secs(15);
+
 /// Where the webhook receiver listens.
 #[derive(Clone)]
 pub(crate) enum Listen {
@@ -158,6 +161,16 @@ impl WebhookConfig {
             return Err(Error::new(
                 ErrorKind::Config,
                 "the webhook transport needs at least one signing secret (`whsec_...`)",
+            ));
+        }
+        if let Ack::Handled { within } = self.ack
+            && within >= LAG_DEADLINE
+        {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!(
+                    "`Ack::Handled` must answer within Lag's {LAG_DEADLINE:?} deadline (got {within:?})"
+                ),
             ));
         }
         if self.metrics_path.as_deref() == Some(self.path.as_str()) {
@@ -407,5 +420,43 @@ impl fmt::Debug for WebhookService {
             .field("ack", &self.core.ack)
             .field("retired", &self.core.gone.load(Ordering::SeqCst))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> WebhookConfig {
+        WebhookConfig::new([WebhookSecret::new("whsec_c2VjcmV0").unwrap()])
+    }
+
+    #[test]
+    fn validation_catches_unusable_settings() {
+        assert!(config().validate().is_ok());
+        assert!(WebhookConfig::new([]).validate().is_err(), "no secret");
+        let slow = config().ack(Ack::Handled {
+            within: Duration::from_secs(15),
+        });
+        assert_eq!(slow.validate().unwrap_err().kind(), &ErrorKind::Config);
+        let fine = config().ack(Ack::Handled {
+            within: Duration::from_secs(10),
+        });
+        assert!(fine.validate().is_ok());
+        let clash = config().path("/metrics");
+        assert!(clash.validate().is_err(), "webhook and metrics on one path");
+        assert!(
+            config()
+                .path("/metrics")
+                .metrics_path(None)
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn paths_get_a_leading_slash() {
+        assert_eq!(config().path("hooks/lag").path_str(), "/hooks/lag");
+        assert_eq!(config().path_str(), "/webhook");
     }
 }
