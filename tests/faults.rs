@@ -160,6 +160,46 @@ async fn lag_restarting_under_a_polling_robot_loses_nothing() {
 }
 
 #[tokio::test]
+async fn lag_restarting_under_an_sse_robot_loses_nothing() {
+    let world = world(lag_sim::Transport::Sse).await;
+    let seen = Seen::default();
+    let handle = world
+        .robot(
+            SseConfig::new()
+                .keepalive(Duration::from_secs(30).div_f64(SCALE))
+                .reconnect_delay(Duration::from_millis(20), Duration::from_millis(200)),
+        )
+        .on(recorder(&seen))
+        .start()
+        .await
+        .unwrap();
+
+    for content in numbered(0..3) {
+        world
+            .sim
+            .post(&world.demo.alice, &world.demo.general, &content)
+            .unwrap();
+    }
+    eventually("the first events", || (seen.len() == 3).then_some(())).await;
+    within("lag-sim to restart", world.sim.restart())
+        .await
+        .unwrap();
+    for content in numbered(3..8) {
+        world
+            .sim
+            .post(&world.demo.alice, &world.demo.general, &content)
+            .unwrap();
+    }
+    eventually("every event", || (seen.len() >= 8).then_some(())).await;
+    stop(handle, world).await;
+    assert_eq!(
+        seen.all(),
+        numbered(0..8),
+        "all of them, once each, in order"
+    );
+}
+
+#[tokio::test]
 async fn a_panicking_handler_is_contained_and_reported() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let reports = Arc::new(Mutex::new(Vec::new()));

@@ -3,12 +3,13 @@
 
 mod runtime_support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lag_bot::events::RoomMessage;
-use lag_bot::transport::SseConfig;
+use lag_bot::transport::{DedupStore, MemoryDedup, SseConfig};
 use lag_bot::{Ctx, Listener};
-use runtime_support::{SCALE, Seen, eventually, stop, world};
+use runtime_support::{SCALE, Seen, eventually, metric, stop, within, world};
 
 /// lag-sim's keepalive interval under the tests' time scale.
 fn keepalive() -> Duration {
@@ -55,4 +56,59 @@ async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
 
     stop(handle, world).await;
     assert_eq!(seen.all(), ["hello robot"]);
+}
+
+#[tokio::test]
+async fn a_replay_of_handled_events_is_dropped_by_a_shared_dedup_store() {
+    let world = world(lag_sim::Transport::Sse).await;
+    let store: Arc<dyn DedupStore> = Arc::new(MemoryDedup::new(100));
+    let seen = Seen::default();
+    let first = world
+        .robot(SseConfig::new().keepalive(keepalive()))
+        .dedup_store(Arc::clone(&store))
+        .on(recorder(&seen))
+        .start()
+        .await
+        .unwrap();
+    for content in ["a", "b", "c"] {
+        world
+            .sim
+            .post(&world.demo.alice, &world.demo.general, content)
+            .unwrap();
+    }
+    eventually("the first robot's events", || {
+        (seen.len() == 3).then_some(())
+    })
+    .await;
+    within("the first robot to stop", first.shutdown())
+        .await
+        .unwrap();
+
+    // A second instance sharing the store resumes from the very first event: Lag replays
+    // `b` and `c` (and anything after), but only the new event runs.
+    let oldest = world.sim.events(&world.demo.robot.id)[0].id.clone();
+    let second = world
+        .robot(SseConfig::new().keepalive(keepalive()).resume_from(oldest))
+        .dedup_store(store)
+        .on(recorder(&seen))
+        .start()
+        .await
+        .unwrap();
+    world
+        .sim
+        .post(&world.demo.alice, &world.demo.general, "d")
+        .unwrap();
+    eventually("the new event", || (seen.len() == 4).then_some(())).await;
+    let metrics = second.metrics().clone();
+    stop(second, world).await;
+    assert_eq!(seen.all(), ["a", "b", "c", "d"]);
+    assert!(metric(&metrics, r#"lag_bot_dedup_hits_total{transport="sse"}"#) >= 2.0);
+}
+
+fn recorder(seen: &Seen) -> Listener {
+    let seen = seen.clone();
+    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+        let seen = seen.clone();
+        async move { seen.push(msg.content) }
+    })
 }
