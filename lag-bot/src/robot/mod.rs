@@ -392,7 +392,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
     }
 
     /// Runs until SIGINT or SIGTERM (or the [`shutdown_handle`](Self::shutdown_handle)), then
-    /// stops taking events, finishes the ones it accepted, and returns.
+    /// stops taking events, finishes the ones it accepted, and returns. A second signal while
+    /// finishing returns at once, with an error.
     ///
     /// # Errors
     ///
@@ -401,14 +402,21 @@ impl<S: Send + Sync + 'static> Robot<S> {
     pub async fn run(self) -> Result<()> {
         let handle = self.start().await?;
         let shutdown = handle.shutdown_handle();
-        let signals = tokio::spawn(async move {
+        let signals = async move {
             wait_for_signal().await;
-            tracing::info!("stop signal received; finishing accepted events");
+            tracing::info!(
+                "stop signal received; finishing accepted events (signal again to stop at once)"
+            );
             shutdown.trigger();
-        });
-        let result = handle.wait().await;
-        signals.abort();
-        result
+            wait_for_signal().await;
+        };
+        tokio::select! {
+            result = handle.wait() => result,
+            () = signals => Err(Error::new(
+                ErrorKind::Transport,
+                "stopped by a second signal before the accepted events finished",
+            )),
+        }
     }
 
     /// Connects and starts receiving events in the background.
