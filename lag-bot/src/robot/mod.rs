@@ -682,6 +682,24 @@ async fn wait_for_signal() {
 ///
 /// Dropping the handle does not stop the robot; call [`shutdown`](Self::shutdown), or trigger
 /// the [`Shutdown`] handle and [`wait`](Self::wait).
+///
+/// ```no_run
+/// use lag_bot::{Ctx, Listener, Robot};
+/// use lag_bot::events::RoomMessage;
+///
+/// # async fn run() -> lag_bot::Result<()> {
+/// let handle = Robot::from_env()?
+///     .on(Listener::new(|ctx: Ctx, msg: RoomMessage| async move {
+///         ctx.reply(format!("you said {}", msg.content)).await.map(drop)
+///     }))
+///     .start()
+///     .await?;
+/// println!("running as {}", handle.me().name);
+/// // ... the rest of the program ...
+/// handle.shutdown().await?; // finishes accepted events first
+/// # Ok(())
+/// # }
+/// ```
 pub struct RobotHandle {
     me: Arc<RobotInfo>,
     client: Client,

@@ -217,7 +217,28 @@ impl fmt::Debug for WebhookConfig {
 /// | 413 | body over the limit |
 /// | 503 | queue full, or shutting down: Lag redelivers later |
 ///
-/// Get it from a running robot with `RobotHandle::webhook_service`.
+/// Get it from a running robot with `RobotHandle::webhook_service`:
+///
+/// ```no_run
+/// use lag_bot::Robot;
+/// use lag_bot::transport::{WebhookConfig, WebhookSecret};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let secrets = WebhookSecret::parse_list(&std::env::var("LAG_WEBHOOK_SECRET")?)?;
+/// let robot = Robot::builder()
+///     .key(std::env::var("LAG_ROBOT_API_KEY")?)
+///     .transport(WebhookConfig::new(secrets).mounted())
+///     .build()?
+///     .start()
+///     .await?;
+/// let app = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "my app" }))
+///     .route_service("/lag/events", robot.webhook_service().expect("a webhook robot"));
+/// let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WebhookService {
     core: Arc<Core>,
