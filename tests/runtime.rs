@@ -342,6 +342,14 @@ async fn start_reports_what_would_stop_the_robot() {
     let err = clash.start().await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Config);
 
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = world
+        .robot(PollConfig::new())
+        .metrics_listen(taken.local_addr().unwrap());
+    let err = busy.start().await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Transport);
+    assert!(err.message().contains("cannot listen"), "{err}");
+
     // The robot is set up for long-poll in Lag: an SSE robot is refused (409) and stops with
     // the error instead of reconnecting forever.
     let wrong = world

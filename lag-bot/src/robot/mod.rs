@@ -478,32 +478,41 @@ impl<S: Send + Sync + 'static> Robot<S> {
         let dispatcher = Arc::new(Dispatcher::new(shared, self.dedup, capacity));
         let intake: Arc<dyn Intake> = dispatcher.clone();
 
+        // Bind every listener before anything runs, so a taken port fails `start` cleanly.
+        let webhook_listener = match &self.transport {
+            Transport::Webhook(config) => match &config.listen {
+                Listen::Addr(addr) => Some(server::bind(*addr).await?),
+                Listen::Bound(cell) => {
+                    let taken = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    let std_listener = taken.ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            "the webhook's bound listener was already used by another robot",
+                        )
+                    })?;
+                    Some(server::adopt(std_listener)?)
+                }
+                Listen::Mounted => None,
+            },
+            Transport::Sse(_) | Transport::Poll(_) => None,
+        };
+        let metrics_listener = match self.metrics_listen {
+            Some(addr) => Some(server::bind(addr).await?),
+            None => None,
+        };
+        let local_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+
         let stop_consumer = self.shutdown.token().child_token();
         let stop_server = CancellationToken::new();
         let last_event_id = Arc::new(Mutex::new(None));
         let mut webhook = None;
         let mut servers = Vec::new();
-        let mut local_addr = None;
         let consumer: Option<JoinHandle<Result<()>>> = match self.transport {
             Transport::Webhook(config) => {
                 let service =
                     WebhookService::new(&config, Arc::clone(&intake), self.metrics.clone());
-                let listener = match &config.listen {
-                    Listen::Addr(addr) => Some(server::bind(*addr).await?),
-                    Listen::Bound(cell) => {
-                        let taken = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
-                        let std_listener = taken.ok_or_else(|| {
-                            Error::new(
-                                ErrorKind::Config,
-                                "the webhook's bound listener was already used by another robot",
-                            )
-                        })?;
-                        Some(server::adopt(std_listener)?)
-                    }
-                    Listen::Mounted => None,
-                };
-                if let Some(listener) = listener {
-                    local_addr = listener.local_addr().ok();
+                if let Some(listener) = webhook_listener {
                     let routes = Routes {
                         webhook: Some((config.path.clone(), service.clone())),
                         metrics: config
@@ -537,14 +546,12 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 stop_consumer.clone(),
             ))),
         };
-        let mut metrics_addr = None;
-        if let Some(addr) = self.metrics_listen {
-            let listener = server::bind(addr).await?;
-            metrics_addr = listener.local_addr().ok();
+        if let Some(listener) = metrics_listener {
             let routes = Routes {
                 webhook: None,
                 metrics: Some(("/metrics".to_owned(), self.metrics.clone())),
             };
+            tracing::info!(addr = ?metrics_addr, "metrics listening");
             servers.push(tokio::spawn(server::serve(
                 listener,
                 routes,
