@@ -1,4 +1,4 @@
-//! Run with: `cargo run --example commands` (after `cargo run -p lag-sim` and its `export` lines)
+//! Run with: `cargo run --example commands` (a local Lag starts in-process; type `/help`)
 //!
 //! A custom-command robot: `!ping`, `!roll [sides] [count]` (alias `!dice`), `!echo <text...>`,
 //! `!time [offset]` and the built-in `!help`, plus a pattern listener that answers thanks.
@@ -6,21 +6,19 @@
 //! message; a wrong argument is answered with what was wrong and the command's usage line, and
 //! the doc comments below are what `!help` shows.
 //!
-//! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
-//! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. With lag-sim,
-//! talk to it as a demo member:
-//!
-//! ```text
-//! curl -s -X POST $LAG_API_BASE/_sim/rooms/<room id>/messages -H 'content-type: application/json' \
-//!      -d '{"userId":"<user id>","content":"!roll 20 3"}'
-//! ```
-//!
-//! (lag-sim prints both ids when it starts.) Stop it with Ctrl-C.
+//! With no `LAG_ROBOT_API_KEY` set it runs against a local Lag started in-process, and this
+//! terminal is the chat: what you type is posted in `#general` as alice. With the key set it is
+//! configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
+//! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN` (for example the
+//! `export` lines `cargo run -p lag-sim` prints). Stop it with Ctrl-C.
+
+#[path = "support/local.rs"]
+mod local;
 
 use std::time::Duration;
 
 use lag_bot::command::{Captures, Cooldown, Rest};
-use lag_bot::{Ctx, Error, ErrorContext, Robot, command, hear};
+use lag_bot::{Ctx, Error, ErrorContext, command, hear};
 use rand::Rng;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
@@ -101,7 +99,8 @@ async fn main() -> lag_bot::Result<()> {
         )
         .init();
 
-    Robot::from_env()?
+    local::robot()
+        .await?
         .command(ping())
         .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
         .command(echo())

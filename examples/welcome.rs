@@ -1,17 +1,22 @@
-//! Run with: `cargo run --example welcome` (after `cargo run -p lag-sim` and its `export` lines)
+//! Run with: `cargo run --example welcome` (a local Lag starts in-process; type `/help`)
 //!
 //! A welcome robot. It greets every member who joins the server in the `welcome` room (or the
 //! room named by `WELCOME_ROOM`), says goodbye when one leaves, and tells people who say hello
 //! to it in any room how many members it has welcomed so far.
 //!
-//! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
-//! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. Stop it with
-//! Ctrl-C: it finishes the greetings it has started, then exits.
+//! With no `LAG_ROBOT_API_KEY` set it runs against a local Lag started in-process: type
+//! `/join dave` to see the greeting. With the key set it is configured like any `lag-bot`
+//! robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`, `LAG_TRANSPORT` and, for webhooks,
+//! `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. Stop it with Ctrl-C: it finishes the greetings it has
+//! started, then exits.
+
+#[path = "support/local.rs"]
+mod local;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lag_bot::events::{MemberJoin, MemberLeave, RobotMentioned};
-use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, Robot, on};
+use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, on};
 
 /// What the handlers share.
 struct Welcome {
@@ -77,7 +82,7 @@ async fn main() -> lag_bot::Result<()> {
         )
         .init();
 
-    let robot = Robot::from_env()?;
+    let robot = local::robot().await?;
     let wanted = std::env::var("WELCOME_ROOM").unwrap_or_else(|_| "welcome".to_owned());
     let room = robot
         .client()
