@@ -84,12 +84,20 @@ macro_rules! events {
             /// Unknown types become [`Event::Unknown`]; a known type whose data lacks a
             /// required field is a decode error.
             pub fn from_parts(event_type: &str, data: Value) -> Result<Self> {
-                match event_type {
-                    $( $wire => decode_data::<$variant>(data).map(Event::$variant), )*
-                    _ => Ok(Event::Unknown(UnknownEvent {
+                Self::decode_known(event_type, &data).unwrap_or_else(|| {
+                    Ok(Event::Unknown(UnknownEvent {
                         event_type: event_type.to_owned(),
                         data,
-                    })),
+                    }))
+                })
+            }
+
+            /// Decodes `data` when `event_type` is a known type; `None` for an unknown one.
+            /// Reads the data in place, so a caller keeping the raw JSON need not copy it.
+            fn decode_known(event_type: &str, data: &Value) -> Option<Result<Self>> {
+                match event_type {
+                    $( $wire => Some(decode_data::<$variant>(data).map(Event::$variant)), )*
+                    _ => None,
                 }
             }
 
@@ -189,15 +197,15 @@ impl Event {
     }
 }
 
-fn decode_data<T: for<'de> Deserialize<'de> + EventPayload>(data: Value) -> Result<T> {
+fn decode_data<T: for<'de> Deserialize<'de> + EventPayload>(data: &Value) -> Result<T> {
     if !data.is_object() {
         return Err(Error::decode(format!(
             "{} data: expected an object, got {}",
             T::EVENT_TYPE,
-            json_kind(&data)
+            json_kind(data)
         )));
     }
-    serde_json::from_value(data).map_err(|err| Error::json(&format!("{} data", T::EVENT_TYPE), err))
+    T::deserialize(data).map_err(|err| Error::json(&format!("{} data", T::EVENT_TYPE), err))
 }
 
 /// An event of a type this version does not know, kept whole.
@@ -598,7 +606,13 @@ impl Envelope {
         timestamp: Option<Timestamp>,
         data: Value,
     ) -> Result<Self> {
-        let event = Event::from_parts(event_type, data.clone())?;
+        let event = match Event::decode_known(event_type, &data) {
+            Some(event) => event?,
+            None => Event::Unknown(UnknownEvent {
+                event_type: event_type.to_owned(),
+                data: data.clone(),
+            }),
+        };
         Ok(Self {
             id,
             server_id,
@@ -620,7 +634,7 @@ impl Envelope {
             )));
         };
         Self::from_canonical(webhook_id.map(str::to_owned), object, None, None)
-            .map_err(|err| prefix(err, "webhook body"))
+            .map_err(|err| err.context("webhook body"))
     }
 
     /// Decodes one SSE frame from its `id`, `event` and `data` fields.
@@ -645,7 +659,7 @@ impl Envelope {
         if is_canonical(&object) {
             return Self::from_canonical(id, object, None, None)
                 .map(Some)
-                .map_err(|err| prefix(err, "SSE data"));
+                .map_err(|err| err.context("SSE data"));
         }
         let Some(event_type) = event.filter(|name| *name != "message") else {
             return Err(Error::decode(
@@ -694,8 +708,8 @@ impl Envelope {
             ))),
             None => Err(Error::decode("poll item: missing field `payload`")),
         }
-        .map_err(|err| match id_for_error(&item) {
-            Some(id) => prefix(err, &format!("poll item {id}")),
+        .map_err(|err| match item.get("id").and_then(id_string) {
+            Some(id) => err.context(&format!("poll item {id}")),
             None => err,
         })
     }
@@ -819,14 +833,6 @@ fn id_string(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-fn id_for_error(item: &Map<String, Value>) -> Option<String> {
-    item.get("id").and_then(id_string)
-}
-
-fn prefix(err: Error, context: &str) -> Error {
-    err.context(context)
 }
 
 #[cfg(test)]

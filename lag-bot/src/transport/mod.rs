@@ -16,7 +16,8 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use crate::events::Envelope;
-use crate::{Error, ErrorKind};
+use crate::metrics::{Metrics, Outcome};
+use crate::{Error, ErrorKind, Result};
 
 pub use dedup::{DedupStore, MemoryDedup};
 pub use poll::PollConfig;
@@ -81,12 +82,29 @@ pub(crate) fn is_fatal(error: &Error) -> bool {
     matches!(error.kind(), ErrorKind::Unauthorized | ErrorKind::Conflict)
 }
 
-/// The error for an event that a consumer had taken from Lag and the dispatcher would not hold.
-pub(crate) fn refused_taken_event(offer: &Offer) -> Error {
-    Error::new(
-        ErrorKind::Transport,
-        format!("the dispatcher refused an event already taken from Lag ({offer:?})"),
-    )
+/// Hands an event a consumer has taken from Lag (SSE or poll) to the dispatcher, waiting for
+/// room, and counts it. A refusal is an error: Lag will not hand the event out again.
+pub(crate) async fn hand_over(
+    intake: &dyn Intake,
+    metrics: &Metrics,
+    transport: &'static str,
+    envelope: Envelope,
+) -> Result<()> {
+    let delivery = Delivery {
+        transport,
+        envelope,
+    };
+    match intake.offer(delivery, Admission::Wait, false).await {
+        Offer::Accepted(_) => metrics.delivery(transport, Outcome::Accepted),
+        Offer::Duplicate => metrics.delivery(transport, Outcome::Duplicate),
+        refused => {
+            return Err(Error::new(
+                ErrorKind::Transport,
+                format!("the dispatcher refused an event already taken from Lag ({refused:?})"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One event as a transport received it.

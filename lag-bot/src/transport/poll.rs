@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::{Admission, Delivery, Intake, Offer, is_fatal, refused_taken_event};
+use super::{Intake, hand_over, is_fatal};
 use crate::Result;
 use crate::client::Client;
 use crate::events::decode_poll;
@@ -48,9 +48,7 @@ impl PollConfig {
         self.retry_max = max;
         self
     }
-}
 
-impl PollConfig {
     /// On shutdown, how long an open poll may still be awaited (default 2 s). Lag counts the
     /// events of a poll as taken once it answers, so an answer already on its way is handled
     /// rather than dropped; an idle hold is abandoned after the grace.
@@ -101,15 +99,7 @@ pub(crate) async fn run(
                             continue;
                         }
                     };
-                    let delivery = Delivery {
-                        transport: TRANSPORT,
-                        envelope,
-                    };
-                    match intake.offer(delivery, Admission::Wait, false).await {
-                        Offer::Accepted(_) => metrics.delivery(TRANSPORT, Outcome::Accepted),
-                        Offer::Duplicate => metrics.delivery(TRANSPORT, Outcome::Duplicate),
-                        refused => return Err(refused_taken_event(&refused)),
-                    }
+                    hand_over(&*intake, &metrics, TRANSPORT, envelope).await?;
                 }
                 continue;
             }

@@ -9,7 +9,7 @@ use futures_util::{Stream, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::{Admission, Delivery, Intake, Offer, is_fatal, refused_taken_event};
+use super::{Intake, hand_over, is_fatal};
 use crate::client::Client;
 use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
@@ -218,15 +218,7 @@ impl Consumer {
         match Envelope::from_sse(id, Some(&frame.event), &frame.data) {
             Ok(None) => return Ok(()),
             Ok(Some(envelope)) => {
-                let delivery = Delivery {
-                    transport: TRANSPORT,
-                    envelope,
-                };
-                match self.intake.offer(delivery, Admission::Wait, false).await {
-                    Offer::Accepted(_) => self.metrics.delivery(TRANSPORT, Outcome::Accepted),
-                    Offer::Duplicate => self.metrics.delivery(TRANSPORT, Outcome::Duplicate),
-                    refused => return Err(refused_taken_event(&refused)),
-                }
+                hand_over(&*self.intake, &self.metrics, TRANSPORT, envelope).await?;
             }
             Err(err) => {
                 self.metrics.delivery(TRANSPORT, Outcome::Malformed);
