@@ -1237,12 +1237,7 @@ impl World {
 
     pub(crate) fn create_server(&mut self, name: &str) -> Result<Server> {
         let name = name.trim();
-        let chars = name.chars().count();
-        if chars == 0 || chars > MAX_SERVER_NAME_CHARS {
-            return Err(Error::bad_request(format!(
-                "server name must be 1-{MAX_SERVER_NAME_CHARS} characters"
-            )));
-        }
+        check_length("server name", name, MAX_SERVER_NAME_CHARS)?;
         let id = self.new_id("srv");
         let server = ServerState {
             id: id.clone(),
@@ -1288,12 +1283,7 @@ impl World {
             None => server.owner_id.clone(),
         };
         if let Some(name) = &update.name {
-            let chars = name.trim().chars().count();
-            if chars == 0 || chars > MAX_SERVER_NAME_CHARS {
-                return Err(Error::bad_request(format!(
-                    "server name must be 1-{MAX_SERVER_NAME_CHARS} characters"
-                )));
-            }
+            check_length("server name", name.trim(), MAX_SERVER_NAME_CHARS)?;
         }
         let server = self.server_mut(server_id)?;
         let mut changes = serde_json::Map::new();
@@ -1348,12 +1338,7 @@ impl World {
     ) -> Result<Room> {
         let created_by = self.actor_or_owner(server_id, by)?;
         let name = name.trim();
-        let chars = name.chars().count();
-        if chars == 0 || chars > MAX_ROOM_NAME_CHARS {
-            return Err(Error::bad_request(format!(
-                "room name must be 1-{MAX_ROOM_NAME_CHARS} characters"
-            )));
-        }
+        check_length("room name", name, MAX_ROOM_NAME_CHARS)?;
         let id = self.new_id("room");
         let room = RoomState {
             id: id.clone(),
@@ -1550,12 +1535,7 @@ impl World {
     }
 
     fn check_robot_name(&self, server_id: &str, name: &str, except: Option<&str>) -> Result<()> {
-        let chars = name.chars().count();
-        if chars == 0 || chars > MAX_NAME_CHARS {
-            return Err(Error::bad_request(format!(
-                "robot name must be 1-{MAX_NAME_CHARS} characters"
-            )));
-        }
+        check_length("robot name", name, MAX_NAME_CHARS)?;
         if name.trim() != name || name.chars().any(char::is_control) || name.contains('@') {
             return Err(Error::bad_request(
                 "robot name must not start or end with spaces or contain control characters or '@'",
@@ -1789,13 +1769,19 @@ fn prefix_len_ci(text: &str, name: &str) -> Option<usize> {
     Some(end)
 }
 
-fn validate_username(username: &str) -> Result<()> {
-    let chars = username.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS {
+/// A 400 unless `text` has 1 to `max` characters.
+fn check_length(what: &str, text: &str, max: usize) -> Result<()> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > max {
         return Err(Error::bad_request(format!(
-            "username must be 1-{MAX_NAME_CHARS} characters"
+            "{what} must be 1-{max} characters"
         )));
     }
+    Ok(())
+}
+
+fn validate_username(username: &str) -> Result<()> {
+    check_length("username", username, MAX_NAME_CHARS)?;
     if !username
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
