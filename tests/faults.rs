@@ -12,17 +12,10 @@ use lag_bot::transport::{PollConfig, SseConfig, WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Error, ErrorContext, Listener, Robot};
 use lag_sim::{DeliveryOutcome, SimConfig};
 use runtime_support::{
-    SCALE, Seen, eventually, metric, now, sign, stop, within, world, world_with,
+    SCALE, Seen, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
+    world_with,
 };
 use tokio::sync::Semaphore;
-
-fn recorder(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move { seen.push(msg.content) }
-    })
-}
 
 fn numbered(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("m{i}")).collect()
@@ -43,20 +36,10 @@ async fn an_sse_stream_cut_mid_stream_loses_nothing_and_runs_nothing_twice() {
         .await
         .unwrap();
 
-    for content in numbered(0..5) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(0..5));
     eventually("the first events", || (seen.len() >= 3).then_some(())).await;
     world.sim.cut_streams();
-    for content in numbered(5..12) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(5..12));
     eventually("every event", || (seen.len() >= 12).then_some(())).await;
 
     let metrics = handle.metrics().clone();
@@ -101,12 +84,7 @@ async fn a_silent_sse_stream_is_reopened() {
     })
     .await;
 
-    for content in numbered(0..3) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(0..3));
     eventually("every event", || (seen.len() >= 3).then_some(())).await;
     stop(handle, world).await;
     assert_eq!(seen.all(), numbered(0..3));
@@ -123,22 +101,12 @@ async fn lag_restarting_under_a_polling_robot_loses_nothing() {
         .await
         .unwrap();
 
-    for content in numbered(0..3) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(0..3));
     eventually("the first events", || (seen.len() == 3).then_some(())).await;
     within("lag-sim to restart", world.sim.restart())
         .await
         .unwrap();
-    for content in numbered(3..8) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(3..8));
     within("lag-sim to restart again", world.sim.restart())
         .await
         .unwrap();
@@ -174,22 +142,12 @@ async fn lag_restarting_under_an_sse_robot_loses_nothing() {
         .await
         .unwrap();
 
-    for content in numbered(0..3) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(0..3));
     eventually("the first events", || (seen.len() == 3).then_some(())).await;
     within("lag-sim to restart", world.sim.restart())
         .await
         .unwrap();
-    for content in numbered(3..8) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(3..8));
     eventually("every event", || (seen.len() >= 8).then_some(())).await;
     stop(handle, world).await;
     assert_eq!(
@@ -234,12 +192,7 @@ async fn a_panicking_handler_is_contained_and_reported() {
         .await
         .unwrap();
 
-    for content in ["boom", "fail", "still alive?"] {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, content)
-            .unwrap();
-    }
+    world.post_all(["boom", "fail", "still alive?"]);
     eventually("the robot's answers", || {
         (world.robot_messages(&world.demo.general).len() == 2).then_some(())
     })
@@ -404,25 +357,13 @@ async fn a_polling_robot_finishes_its_events_before_stopping() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
-    let (log, held) = (seen.clone(), Arc::clone(&gate));
     let robot: Robot = world.robot(PollConfig::new());
     let handle = robot
-        .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-            let (log, held) = (log.clone(), Arc::clone(&held));
-            async move {
-                held.acquire().await.unwrap().forget();
-                log.push(msg.content);
-            }
-        }))
+        .on(gated_recorder(&seen, &gate))
         .start()
         .await
         .unwrap();
-    for content in numbered(0..3) {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, &content)
-            .unwrap();
-    }
+    world.post_all(numbered(0..3));
     eventually("all three to be accepted", || {
         (metric(handle.metrics(), "lag_bot_queue_depth") == 3.0).then_some(())
     })

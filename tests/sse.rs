@@ -9,7 +9,7 @@ use std::time::Duration;
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::{DedupStore, MemoryDedup, SseConfig};
 use lag_bot::{Ctx, Listener};
-use runtime_support::{SCALE, Seen, eventually, metric, stop, within, world};
+use runtime_support::{SCALE, Seen, eventually, metric, recorder, stop, within, world};
 
 /// lag-sim's keepalive interval under the tests' time scale.
 fn keepalive() -> Duration {
@@ -103,12 +103,4 @@ async fn a_replay_of_handled_events_is_dropped_by_a_shared_dedup_store() {
     stop(second, world).await;
     assert_eq!(seen.all(), ["a", "b", "c", "d"]);
     assert!(metric(&metrics, r#"lag_bot_dedup_hits_total{transport="sse"}"#) >= 2.0);
-}
-
-fn recorder(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move { seen.push(msg.content) }
-    })
 }

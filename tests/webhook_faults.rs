@@ -10,7 +10,9 @@ use lag_bot::events::{Event, RoomMessage};
 use lag_bot::transport::{Ack, WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Listener, Robot, RobotHandle};
 use lag_sim::DeliveryOutcome;
-use runtime_support::{Seen, World, eventually, metric, now, sign, stop, within, world};
+use runtime_support::{
+    Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
+};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
@@ -80,14 +82,6 @@ fn message(world: &World, message_id: &str, content: &str) -> Vec<u8> {
         }
     }))
     .unwrap()
-}
-
-fn recorder(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move { seen.push(msg.content) }
-    })
 }
 
 /// A robot whose receiver listens on a free loopback port; lag-sim itself delivers nothing to
@@ -388,19 +382,12 @@ async fn acknowledging_after_handlers_waits_for_them() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
-    let (log, held) = (seen.clone(), Arc::clone(&gate));
     let handle = receiver(&world, |c| {
         c.ack(Ack::Handled {
             within: Duration::from_secs(10),
         })
     })
-    .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let (log, held) = (log.clone(), Arc::clone(&held));
-        async move {
-            held.acquire().await.unwrap().forget();
-            log.push(msg.content);
-        }
-    }))
+    .on(gated_recorder(&seen, &gate))
     .start()
     .await
     .unwrap();
@@ -430,19 +417,12 @@ async fn acknowledging_after_handlers_gives_up_waiting_at_the_deadline() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
-    let (log, held) = (seen.clone(), Arc::clone(&gate));
     let handle = receiver(&world, |c| {
         c.ack(Ack::Handled {
             within: Duration::from_millis(50),
         })
     })
-    .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let (log, held) = (log.clone(), Arc::clone(&held));
-        async move {
-            held.acquire().await.unwrap().forget();
-            log.push(msg.content);
-        }
-    }))
+    .on(gated_recorder(&seen, &gate))
     .start()
     .await
     .unwrap();

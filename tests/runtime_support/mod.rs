@@ -11,11 +11,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use lag_bot::client::RateLimits;
+use lag_bot::events::RoomMessage;
 use lag_bot::metrics::Metrics;
 use lag_bot::transport::Transport;
-use lag_bot::{Robot, RobotHandle};
+use lag_bot::{Ctx, Listener, Robot, RobotHandle};
 use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
 use sha2::Sha256;
+use tokio::sync::Semaphore;
 
 /// Lag's clock runs this much faster in these tests (webhook retries after 50 ms, SSE
 /// keepalives every 300 ms, long-poll holds of 300 ms); the robot's pacing is scaled to match.
@@ -58,6 +60,15 @@ impl World {
             .transport(transport)
             .build()
             .expect("robot builds")
+    }
+
+    /// Alice posts each of `contents` in `general`, in order.
+    pub fn post_all<S: AsRef<str>>(&self, contents: impl IntoIterator<Item = S>) {
+        for content in contents {
+            self.sim
+                .post(&self.demo.alice, &self.demo.general, content.as_ref())
+                .expect("alice posts");
+        }
     }
 
     /// The contents of a room's messages, oldest first.
@@ -135,6 +146,28 @@ impl Seen {
     pub fn count(&self, item: &str) -> usize {
         self.0.lock().unwrap().iter().filter(|s| *s == item).count()
     }
+}
+
+/// A listener logging the content of every room message to `seen`.
+pub fn recorder(seen: &Seen) -> Listener {
+    let seen = seen.clone();
+    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+        let seen = seen.clone();
+        async move { seen.push(msg.content) }
+    })
+}
+
+/// Like [`recorder`], but each message first waits for a permit of `gate`, so a test decides
+/// when handlers finish.
+pub fn gated_recorder(seen: &Seen, gate: &Arc<Semaphore>) -> Listener {
+    let (seen, gate) = (seen.clone(), Arc::clone(gate));
+    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+        let (seen, gate) = (seen.clone(), Arc::clone(&gate));
+        async move {
+            gate.acquire().await.expect("the gate stays open").forget();
+            seen.push(msg.content);
+        }
+    })
 }
 
 /// The value of one series (exact name and labels) in the robot's metrics text.
