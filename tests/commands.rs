@@ -16,7 +16,7 @@ use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMentio
 use lag_bot::model::ServerRole;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
-use runtime_support::{Seen, World, eventually, stop, world};
+use runtime_support::{Seen, World, eventually, metric, stop, world};
 
 /// Replies with pong.
 #[command("!ping")]
@@ -77,6 +77,11 @@ async fn no_spam(_ctx: Ctx) -> &'static str {
 #[hear(r"(?P<count>\d+) cookies?\b")]
 async fn cookies(_ctx: Ctx, caps: Captures) -> String {
     format!("{} cookies eaten", caps.name("count").unwrap_or("?"))
+}
+
+#[hear(r"^boom$")]
+async fn boom(_ctx: Ctx) -> &'static str {
+    panic!("the boom listener blew up")
 }
 
 /// Whether the sender of the message in `ctx` is an owner or admin, asked of Lag.
@@ -505,7 +510,7 @@ async fn the_robot_ignores_its_own_ping_echo() {
 }
 
 #[tokio::test]
-async fn handler_errors_go_to_the_error_hook() {
+async fn handler_errors_go_to_the_error_hook_under_the_command_name() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let errors = Seen::default();
     let seen = errors.clone();
@@ -513,23 +518,52 @@ async fn handler_errors_go_to_the_error_hook() {
         .robot(PollConfig::new())
         .command(ping())
         .command(add())
-        .on_error(move |error, _cx| {
+        .hear(boom())
+        .on_error(move |error, cx| {
             let seen = seen.clone();
-            async move { seen.push(error.to_string()) }
+            async move {
+                seen.push(format!(
+                    "{} panicked={}: {error}",
+                    cx.handler(),
+                    cx.panicked()
+                ));
+            }
         });
     let handle = start(robot).await;
+    let metrics = handle.metrics().clone();
     let said = conversation(
         &world,
         &world.demo.alice,
         &world.demo.general,
-        &["!add 9223372036854775807 1"],
+        &["!add 9223372036854775807 1", "boom"],
     )
     .await;
     assert!(said.is_empty(), "{said:?}");
-    let reported = eventually("the error hook", || {
-        (errors.len() == 1).then(|| errors.all())
+    let mut reported = eventually("the error hook", || {
+        (errors.len() == 2).then(|| errors.all())
     })
     .await;
-    assert_eq!(reported, ["invalid input: the sum overflows"]);
+    reported.sort();
+    assert_eq!(
+        reported,
+        [
+            "!add panicked=false: invalid input: the sum overflows",
+            "boom panicked=true: handler error: handler `boom` panicked: the boom listener blew up",
+        ]
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"lag_bot_handler_errors_total{handler="!add",cause="error"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"lag_bot_handler_errors_total{handler="boom",cause="panic"}"#
+        ),
+        1.0
+    );
     stop(handle, world).await;
 }

@@ -130,10 +130,7 @@ impl<S: Send + Sync + 'static> Router<S> {
             })
             .collect();
         if let (Some(commands), Event::RoomMessage(msg)) = (&self.commands, event) {
-            runs.extend(commands.route(ctx, msg).into_iter().map(|future| Run {
-                name: Cow::Borrowed("commands"),
-                future,
-            }));
+            runs.extend(commands.route(ctx, msg));
         }
         runs
     }

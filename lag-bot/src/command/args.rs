@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::error::ArgError;
+use super::error::{ArgError, ArgErrorKind};
 use crate::model::Mention;
 
 /// One argument as typed: a bare word or a quoted string.
@@ -196,13 +196,44 @@ impl<'a> Args<'a> {
 
     /// Remembers why an optional argument was skipped, so that a leftover argument is reported
     /// with that reason instead of as merely unexpected.
+    ///
+    /// Of several refusals of the same word the first is kept: it comes from the first
+    /// parameter that could have taken the word, which is the one the author most likely meant.
     pub(crate) fn defer(&mut self, at: Checkpoint, error: ArgError) {
         if error.is_fatal() {
             return;
         }
+        let at = self.word_start(at.0);
         match &self.deferred {
-            Some((pos, _)) if *pos > at.0 => {}
-            _ => self.deferred = Some((at.0, error)),
+            Some((pos, _)) if *pos >= at => {}
+            _ => self.deferred = Some((at, error)),
+        }
+    }
+
+    /// Takes the reason an earlier parameter refused the word at `at`, if one did and
+    /// `refused` (the error of the parameter that started at `at`) is about that same word.
+    ///
+    /// A parameter that fails on a word an earlier optional parameter already refused reports
+    /// the earlier refusal instead, so the error names the first parameter that could have
+    /// taken the word.
+    pub(crate) fn take_earlier_refusal(
+        &mut self,
+        at: Checkpoint,
+        refused: &ArgError,
+    ) -> Option<ArgError> {
+        let at = self.word_start(at.0);
+        let ArgErrorKind::Invalid { value, .. } = refused.kind() else {
+            return None;
+        };
+        match &self.deferred {
+            Some((pos, earlier))
+                if *pos == at
+                    && earlier.param().is_some()
+                    && matches!(earlier.kind(), ArgErrorKind::Invalid { value: v, .. } if v == value) =>
+            {
+                self.deferred.take().map(|(_, earlier)| earlier)
+            }
+            _ => None,
         }
     }
 
@@ -227,7 +258,7 @@ impl<'a> Args<'a> {
             return Ok(());
         }
         if let Some((pos, error)) = self.deferred.take()
-            && pos == self.pos_before_whitespace(pos)
+            && pos == self.pos
         {
             return Err(error);
         }
@@ -239,18 +270,14 @@ impl<'a> Args<'a> {
         Err(ArgError::extra(extra))
     }
 
-    fn pos_before_whitespace(&self, pos: usize) -> usize {
-        let skipped = self.input[pos..].len() - self.input[pos..].trim_start().len();
-        if pos + skipped == self.pos {
-            pos
-        } else {
-            usize::MAX
-        }
+    /// Where the next word starts when reading from `pos`.
+    fn word_start(&self, pos: usize) -> usize {
+        let rest = &self.input[pos..];
+        pos + rest.len() - rest.trim_start().len()
     }
 
     fn skip_whitespace(&mut self) {
-        let rest = &self.input[self.pos..];
-        self.pos += rest.len() - rest.trim_start().len();
+        self.pos = self.word_start(self.pos);
     }
 }
 

@@ -353,11 +353,17 @@ pub(crate) fn trigger_name(trigger: &str) -> &str {
 }
 
 /// Parses the next parameter, naming it in any error.
+///
+/// When the parameter refuses a word that an earlier optional parameter already refused, the
+/// earlier refusal is the error: `!roll six` for `sides: Option<u32>, count: Option<u8>` blames
+/// `sides`, the first parameter that could have taken `six`, not the last one that was tried.
 pub(crate) fn parse_param<T: FromArg>(
     args: &mut Args<'_>,
     name: &str,
 ) -> std::result::Result<T, ArgError> {
+    let start = args.checkpoint();
     let parsed = T::from_arg(args).map_err(|error| {
+        let error = args.take_earlier_refusal(start, &error).unwrap_or(error);
         let error = if error.param().is_none() {
             error.with_param(name)
         } else {

@@ -1,6 +1,7 @@
 //! Finds what a room message asks for: a command by trigger (one hash lookup), the pattern
 //! listeners it matches (one regex-set pass), help, or a near-miss suggestion.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -17,11 +18,17 @@ use crate::client::split_content;
 use crate::ctx::Ctx;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::RoomMessage;
+use crate::router::Run;
+
+/// The handler name of the "did you mean" answer to an unknown command.
+const SUGGESTION_HANDLER: &str = "command suggestion";
 
 /// Dispatches room messages to commands and pattern listeners; built once when the robot
 /// starts.
 pub(crate) struct CommandRouter<S> {
     commands: Vec<Command<S>>,
+    /// What each command's runs are called in the error hook, spans and metrics.
+    handler_names: Vec<String>,
     lookup: HashMap<String, usize>,
     hears: Vec<CompiledHear<S>>,
     hear_set: RegexSet,
@@ -116,11 +123,14 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
                 lookup.insert(key, index);
             }
         }
+        let mut handler_names: Vec<String> =
+            commands.iter().map(|c| c.trigger().to_owned()).collect();
         let help_key = key_for("help", &options);
         if options.is_help() && !lookup.contains_key(&help_key) {
             let help = help_command(&commands, &options);
             lookup.insert(help_key, commands.len());
             commands.push(help);
+            handler_names.push(format!("{primary}help"));
         }
         let mut compiled = Vec::with_capacity(hears.len());
         for hear in hears {
@@ -133,6 +143,7 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
             .map_err(|err| config(format!("pattern listeners: {err}")))?;
         Ok(Self {
             commands,
+            handler_names,
             lookup,
             hears: compiled,
             hear_set,
@@ -141,13 +152,10 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
         })
     }
 
-    /// Starts everything `msg` asks for; each future sends its own replies and reports the
+    /// Starts everything `msg` asks for, each run named after its command (the trigger as
+    /// written, `!roll`) or pattern listener; each future sends its own replies and reports the
     /// handler's error.
-    pub(crate) fn route(
-        &self,
-        ctx: &Ctx<S>,
-        msg: &RoomMessage,
-    ) -> Vec<BoxFuture<'static, Result<()>>> {
+    pub(crate) fn route(&self, ctx: &Ctx<S>, msg: &RoomMessage) -> Vec<Run> {
         let me = ctx.me();
         let me = Me {
             id: &me.id,
@@ -240,7 +248,24 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
         closest(typed, visible)
     }
 
-    fn start(
+    /// The name a run of `action` is reported under.
+    fn handler_name(&self, action: &Action) -> Cow<'static, str> {
+        match action {
+            Action::Say(_) => Cow::Borrowed(SUGGESTION_HANDLER),
+            Action::Hear { index, .. } => Cow::Owned(self.hears[*index].hear.label().to_owned()),
+            Action::Command { index, .. } => Cow::Owned(self.handler_names[*index].clone()),
+        }
+    }
+
+    fn start(&self, ctx: Ctx<S>, msg: &RoomMessage, action: Action) -> Run {
+        let name = self.handler_name(&action);
+        Run {
+            name,
+            future: self.start_future(ctx, msg, action),
+        }
+    }
+
+    fn start_future(
         &self,
         ctx: Ctx<S>,
         msg: &RoomMessage,
@@ -888,5 +913,143 @@ mod tests {
                 .content(),
             "3"
         );
+    }
+
+    async fn said_or_error(command: &Command, args: &str, mentions: Vec<Mention>) -> String {
+        match invoke(command, args, mentions).await {
+            Ok(reply) => reply.map(|r| r.content().to_owned()).unwrap_or_default(),
+            Err(error) => error,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_word_no_optional_parameter_takes_is_blamed_on_the_first_that_could() {
+        let roll = Command::new(
+            "!roll",
+            |_ctx: Ctx, sides: Option<u32>, count: Option<u8>| async move {
+                format!("{sides:?} {count:?}")
+            },
+        )
+        .params(["sides", "count"]);
+        let usage = "Usage: !roll [sides] [count]";
+        assert_eq!(
+            said_or_error(&roll, "six", Vec::new()).await,
+            format!("sides: `six` is not a whole number\n{usage}")
+        );
+        assert_eq!(
+            said_or_error(&roll, "20   six", Vec::new()).await,
+            format!("count: `six` is not a whole number\n{usage}")
+        );
+        assert_eq!(
+            said_or_error(&roll, "20 300", Vec::new()).await,
+            format!("count: `300` is too large (at most 255)\n{usage}")
+        );
+        assert_eq!(
+            said_or_error(&roll, "20 3", Vec::new()).await,
+            "Some(20) Some(3)"
+        );
+        assert_eq!(said_or_error(&roll, "", Vec::new()).await, "None None");
+    }
+
+    #[tokio::test]
+    async fn a_later_parameter_still_takes_a_word_an_optional_one_refused() {
+        let tag = Command::new("!tag", |_ctx: Ctx, a: Option<u32>, b: String| async move {
+            format!("{a:?} {b}")
+        })
+        .params(["a", "b"]);
+        assert_eq!(said_or_error(&tag, "x", Vec::new()).await, "None x");
+        assert_eq!(said_or_error(&tag, "5 x", Vec::new()).await, "Some(5) x");
+        assert_eq!(
+            said_or_error(&tag, "x y", Vec::new()).await,
+            "unexpected extra argument `y`\nUsage: !tag [a] <b>"
+        );
+        let remind = Command::new(
+            "!remind",
+            |_ctx: Ctx, after: Option<Duration>, text: Rest| async move { format!("{after:?} {text}") },
+        );
+        assert_eq!(
+            said_or_error(&remind, "stretch now", Vec::new()).await,
+            "None stretch now"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_required_parameter_refusing_the_same_word_blames_the_earlier_optional() {
+        let give = Command::new(
+            "!give",
+            |_ctx: Ctx, count: Option<u8>, who: crate::command::MemberMention| async move {
+                format!("{} to {who}", count.unwrap_or(1))
+            },
+        )
+        .params(["count", "who"]);
+        let bob = vec![Mention::new(MentionKind::User, "usr_2", "bob")];
+        let usage = "Usage: !give [count] <who>";
+        assert_eq!(
+            said_or_error(&give, "five @bob", bob.clone()).await,
+            format!("count: `five` is not a whole number\n{usage}")
+        );
+        assert_eq!(
+            said_or_error(&give, "5 bob", bob.clone()).await,
+            format!("who: `bob` is not a mention (type @ and pick a name)\n{usage}")
+        );
+        assert_eq!(said_or_error(&give, "@bob", bob).await, "1 to @bob");
+    }
+
+    #[tokio::test]
+    async fn a_word_that_ends_a_list_is_blamed_on_the_list() {
+        let sum = Command::new(
+            "!sum",
+            |_ctx: Ctx, numbers: Vec<u32>, times: Option<u8>| async move {
+                let total: u32 = numbers.iter().sum();
+                format!("{total} x{}", times.unwrap_or(1))
+            },
+        )
+        .params(["numbers", "times"]);
+        let usage = "Usage: !sum [numbers...] [times]";
+        assert_eq!(said_or_error(&sum, "1 2 3", Vec::new()).await, "6 x1");
+        assert_eq!(
+            said_or_error(&sum, "1 2 x", Vec::new()).await,
+            format!("numbers: `x` is not a whole number\n{usage}")
+        );
+        let pick = Command::new(
+            "!pick",
+            |_ctx: Ctx, numbers: Vec<u8>, last: u8| async move { format!("{numbers:?} {last}") },
+        )
+        .params(["numbers", "last"]);
+        assert_eq!(
+            said_or_error(&pick, "1 x", Vec::new()).await,
+            "numbers: `x` is not a whole number\nUsage: !pick [numbers...] <last>"
+        );
+        let fruit = Command::new(
+            "!fruit",
+            |_ctx: Ctx, numbers: Vec<u8>, name: String| async move { format!("{numbers:?} {name}") },
+        );
+        assert_eq!(
+            said_or_error(&fruit, "1 2 apples", Vec::new()).await,
+            "[1, 2] apples"
+        );
+    }
+
+    #[test]
+    fn runs_are_named_after_their_command_or_pattern_listener() {
+        let thanks = Hear::new(r"(?i)\bthanks\b", |_ctx: Ctx, _c: Captures| async {});
+        let router = CommandRouter::<()>::new(
+            vec![roll(), ping()],
+            vec![thanks.labelled("thanks")],
+            CommandOptions::new().prefixes(["?"]),
+        )
+        .unwrap();
+        let names = |content: &str| -> Vec<String> {
+            router
+                .route(&ctx_for(content), &from_alice(content))
+                .into_iter()
+                .map(|run| run.name.into_owned())
+                .collect()
+        };
+        assert_eq!(names("?dice 20"), ["!roll"]);
+        assert_eq!(names("?ROLL thanks"), ["!roll", "thanks"]);
+        assert_eq!(names("?help"), ["?help"]);
+        assert_eq!(names("?rol"), ["command suggestion"]);
+        assert!(names("hello").is_empty());
     }
 }

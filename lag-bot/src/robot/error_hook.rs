@@ -43,8 +43,8 @@ impl<S> ErrorContext<S> {
         }
     }
 
-    /// The failed handler's name: a listener's name, or `commands` for a command or pattern
-    /// listener.
+    /// The failed handler's name: a listener's name, a command's trigger as written (`!roll`,
+    /// `!help` for the built-in help), or a pattern listener's name.
     pub fn handler(&self) -> &str {
         &self.handler
     }
