@@ -14,8 +14,7 @@ use crate::spec::{
     Demo, RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate, Transport,
 };
 use crate::wire::{
-    EventBody, EventType, Permission, PollEvent, Role, Room, RoomMessage, Server, ServerMember,
-    UserStatus,
+    EventType, Permission, PollEvent, Role, Room, RoomMessage, Server, ServerMember, UserStatus,
 };
 use crate::worldfile::WorldFile;
 
@@ -386,16 +385,17 @@ impl Sim {
             .retained(robot_id)
             .unwrap_or_default()
             .iter()
-            .map(|r| PollEvent {
-                id: r.id.clone(),
-                event_type: r.kind.as_str().to_owned(),
-                payload: EventBody::clone(&r.body),
-                created_at: r.created_at.clone(),
-            })
+            .map(|r| r.poll_item())
             .collect()
     }
 
     // ----- faults and lifecycle ------------------------------------------------------------
+
+    /// How many SSE streams and held long-polls are open right now: lets a test wait until a
+    /// robot is listening before it acts, instead of sleeping.
+    pub fn open_streams(&self) -> usize {
+        self.shared.cut.receiver_count()
+    }
 
     /// Drops every open SSE stream and long-poll connection (queued events are kept).
     pub fn cut_streams(&self) {

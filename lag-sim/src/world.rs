@@ -24,8 +24,8 @@ use crate::spec::{
     RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate, Transport, TransportKind,
 };
 use crate::wire::{
-    EventBody, EventType, Mention, MentionType, Participant, Permission, ReplyTo, Role, Room,
-    RoomMessage, Server, ServerMember, UserStatus,
+    EventBody, EventType, Mention, MentionType, Participant, Permission, PollEvent, ReplyTo, Role,
+    Room, RoomMessage, Server, ServerMember, UserStatus,
 };
 
 /// Lag's limit on active robots per server.
@@ -54,6 +54,18 @@ pub(crate) struct EventRecord {
     pub(crate) json: Bytes,
     pub(crate) created_at: String,
     pub(crate) queued: Instant,
+}
+
+impl EventRecord {
+    /// The event as one item of a long-poll response.
+    pub(crate) fn poll_item(&self) -> PollEvent {
+        PollEvent {
+            id: self.id.clone(),
+            event_type: self.kind.as_str().to_owned(),
+            payload: self.body.clone(),
+            created_at: self.created_at.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]

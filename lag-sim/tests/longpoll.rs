@@ -53,7 +53,7 @@ async fn a_held_poll_wakes_up_for_a_new_event() {
         let api = api.clone();
         async move { api.poll().await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    common::streams_open(&sim, 1).await;
     let message = sim.post(&demo.alice, &demo.general, "wake up").unwrap();
     let events = tokio::time::timeout(Duration::from_secs(10), poll)
         .await
@@ -221,7 +221,7 @@ async fn a_cut_poll_loses_nothing() {
                 .map(|r| async move { r.text().await })
         }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    common::streams_open(&sim, 1).await;
     sim.cut_streams();
     let outcome = match held.await.unwrap() {
         Ok(body) => body.await.map(|_| ()),

@@ -17,7 +17,7 @@ use super::{ApiResult, Body, Path, Query};
 use crate::error::Error;
 use crate::shared::Shared;
 use crate::spec::{RobotSpec, RobotUpdate, ServerUpdate, Transport, TransportKind};
-use crate::wire::{EventBody, EventType, Permission, PollEvent, Role, UserStatus};
+use crate::wire::{EventType, Permission, PollEvent, Role, UserStatus};
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -434,12 +434,7 @@ async fn robot_events(
         .lock()
         .retained(&robot_id)?
         .iter()
-        .map(|r| PollEvent {
-            id: r.id.clone(),
-            event_type: r.kind.as_str().to_owned(),
-            payload: EventBody::clone(&r.body),
-            created_at: r.created_at.clone(),
-        })
+        .map(|r| r.poll_item())
         .collect();
     Ok(Json(events).into_response())
 }

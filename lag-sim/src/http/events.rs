@@ -59,15 +59,6 @@ fn dropped_connection() -> Response {
     Response::new(Body::from_stream(failing))
 }
 
-fn poll_item(record: &EventRecord) -> PollEvent {
-    PollEvent {
-        id: record.id.clone(),
-        event_type: record.kind.as_str().to_owned(),
-        payload: record.body.clone(),
-        created_at: record.created_at.clone(),
-    }
-}
-
 async fn poll(State(shared): State<Arc<Shared>>, caller: Caller) -> ApiResult<Response> {
     let robot_id = caller.robot_id;
     check_transport(&shared, &robot_id, TransportKind::LongPoll)?;
@@ -80,7 +71,7 @@ async fn poll(State(shared): State<Arc<Shared>>, caller: Caller) -> ApiResult<Re
         check_transport(&shared, &robot_id, TransportKind::LongPoll)?;
         let taken = shared.world.lock().take_pending(&robot_id, POLL_BATCH);
         if !taken.is_empty() {
-            let items: Vec<PollEvent> = taken.iter().map(|r| poll_item(r)).collect();
+            let items: Vec<PollEvent> = taken.iter().map(|r| r.poll_item()).collect();
             return Ok(axum::Json(items).into_response());
         }
         tokio::select! {

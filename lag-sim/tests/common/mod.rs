@@ -32,6 +32,19 @@ pub async fn sim_with(config: SimConfig) -> Sim {
     Sim::start(config).await.expect("sim starts")
 }
 
+/// Waits until `count` SSE streams or long-polls are open on `sim`.
+pub async fn streams_open(sim: &Sim, count: usize) {
+    let deadline = Instant::now() + PATIENCE;
+    while sim.open_streams() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} streams opened",
+            sim.open_streams()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// One HTTP response, fully read.
 #[derive(Debug)]
 pub struct Reply {
