@@ -235,7 +235,7 @@ struct Call {
     method: Method,
     path: Vec<String>,
     query: Vec<(&'static str, String)>,
-    body: Option<Vec<u8>>,
+    body: Option<Bytes>,
     class: Class,
     retry: Retry,
     timeout: Option<Duration>,
@@ -294,13 +294,18 @@ impl Client {
 
     /// The robot's identity (`GET /robots/@me/info`), fetched on first use and cached.
     pub async fn me(&self) -> Result<RobotInfo> {
+        self.with_me(RobotInfo::clone).await
+    }
+
+    /// Reads the cached identity through `read`, fetching it first when there is none yet.
+    /// The lock is held across the fetch so concurrent first calls make one request.
+    async fn with_me<R>(&self, read: impl FnOnce(&RobotInfo) -> R) -> Result<R> {
         let mut cached = self.inner.me.lock().await;
         if let Some(me) = cached.as_ref() {
-            return Ok(me.clone());
+            return Ok(read(me));
         }
-        let me = self.request_me().await?;
-        *cached = Some(me.clone());
-        Ok(me)
+        let me = cached.insert(self.request_me().await?);
+        Ok(read(me))
     }
 
     /// Fetches the robot's identity afresh (permissions or name may have changed) and updates
@@ -319,7 +324,7 @@ impl Client {
 
     /// The id of the robot's server (from [`me`](Self::me), cached).
     pub async fn server_id(&self) -> Result<String> {
-        Ok(self.me().await?.server_id)
+        self.with_me(|me| me.server_id.clone()).await
     }
 
     /// Lists the rooms of the robot's server (needs `read_rooms`).
@@ -458,7 +463,11 @@ impl Client {
             "send message",
             server_path(&server, &["rooms", room_id, "messages"]),
         );
-        call.body = Some(serde_json::to_vec(&message).map_err(|e| Error::json("message", e))?);
+        call.body = Some(
+            serde_json::to_vec(&message)
+                .map_err(|e| Error::json("message", e))?
+                .into(),
+        );
         call.class = Class::Message;
         call.retry = Retry::IfUnsent;
         let body = self.run(call).await?;
@@ -496,7 +505,8 @@ impl Client {
         );
         call.body = Some(
             serde_json::to_vec(&serde_json::json!({ "content": content }))
-                .map_err(|e| Error::json("edit", e))?,
+                .map_err(|e| Error::json("edit", e))?
+                .into(),
         );
         let body = self.run(call).await?;
         EditedMessage::from_json(decode_json(&body, "edited message")?)
