@@ -257,10 +257,7 @@ async fn shutdown_finishes_events_in_flight_and_refuses_new_ones_for_redelivery(
         .await
         .unwrap();
 
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "in flight")
-        .unwrap();
+    world.post("in flight");
     eventually("the handler to start", || (seen.len() == 1).then_some(())).await;
     let shutdown = first.shutdown_handle();
     let stopped = tokio::spawn(first.wait());

@@ -27,10 +27,7 @@ async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
         .await
         .expect("robot starts");
 
-    let posted = world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "hello robot")
-        .unwrap();
+    let posted = world.post("hello robot");
     let reply = eventually("the robot's reply", || {
         world.robot_messages(&world.demo.general).into_iter().next()
     })
@@ -72,10 +69,7 @@ async fn typed_listeners_get_only_their_event_kind() {
         .await
         .expect("robot starts");
 
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "not a join")
-        .unwrap();
+    world.post("not a join");
     world.sim.add_member(&world.demo.server_id, "dave").unwrap();
     eventually("the welcome message", || {
         world

@@ -70,12 +70,7 @@ async fn a_replay_of_handled_events_is_dropped_by_a_shared_dedup_store() {
         .start()
         .await
         .unwrap();
-    for content in ["a", "b", "c"] {
-        world
-            .sim
-            .post(&world.demo.alice, &world.demo.general, content)
-            .unwrap();
-    }
+    world.post_all(["a", "b", "c"]);
     eventually("the first robot's events", || {
         (seen.len() == 3).then_some(())
     })
@@ -94,10 +89,7 @@ async fn a_replay_of_handled_events_is_dropped_by_a_shared_dedup_store() {
         .start()
         .await
         .unwrap();
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "d")
-        .unwrap();
+    world.post("d");
     eventually("the new event", || (seen.len() == 4).then_some(())).await;
     let metrics = second.metrics().clone();
     stop(second, world).await;

@@ -59,10 +59,7 @@ async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
         .await
         .expect("robot starts");
 
-    let posted = world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "hello robot")
-        .unwrap();
+    let posted = world.post("hello robot");
     replied(&world, &world.demo.general, "hello robot").await;
     let reply = world.robot_messages(&world.demo.general).remove(0);
     assert_eq!(
@@ -118,10 +115,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
         .start()
         .await
         .unwrap();
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "during overlap")
-        .unwrap();
+    world.post("during overlap");
     replied(&world, &world.demo.general, "during overlap").await;
     stop(handle, world).await;
 
@@ -142,10 +136,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
         .start()
         .await
         .unwrap();
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "after rotation")
-        .unwrap();
+    world.post("after rotation");
     replied(&world, &world.demo.general, "after rotation").await;
     stop(handle, world).await;
     assert_eq!(seen.all(), ["during overlap", "after rotation"]);

@@ -317,10 +317,7 @@ async fn a_full_queue_answers_503_and_the_redelivery_runs_once() {
         .await
         .unwrap();
 
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "first")
-        .unwrap();
+    world.post("first");
     eventually("the first handler to start", || {
         (seen.all() == ["start first"]).then_some(())
     })
@@ -456,18 +453,12 @@ async fn the_receiver_answers_410_only_when_retired() {
         .unwrap();
     let robot = world.demo.robot.id.clone();
 
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "before")
-        .unwrap();
+    world.post("before");
     eventually("the first event", || (seen.len() == 1).then_some(())).await;
     assert!(world.sim.robot(&robot).unwrap().active);
 
     handle.retire();
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "after")
-        .unwrap();
+    world.post("after");
     eventually("lag-sim to disable the robot", || {
         (!world.sim.robot(&robot).unwrap().active).then_some(())
     })

@@ -62,12 +62,17 @@ impl World {
             .expect("robot builds")
     }
 
+    /// Alice posts `content` in `general`.
+    pub fn post(&self, content: &str) -> lag_sim::RoomMessage {
+        self.sim
+            .post(&self.demo.alice, &self.demo.general, content)
+            .expect("alice posts")
+    }
+
     /// Alice posts each of `contents` in `general`, in order.
     pub fn post_all<S: AsRef<str>>(&self, contents: impl IntoIterator<Item = S>) {
         for content in contents {
-            self.sim
-                .post(&self.demo.alice, &self.demo.general, content.as_ref())
-                .expect("alice posts");
+            self.post(content.as_ref());
         }
     }
 
