@@ -57,8 +57,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
             event_type: Some(Cow::Borrowed(T::EVENT_TYPE)),
             handler: Arc::new(move |ctx: Ctx<S>| {
                 let payload = T::from_event(ctx.event())?.clone();
-                let fut = handler(ctx, payload);
-                Some(Box::pin(async move { fut.await.into_reply() }) as BoxFuture<'static, _>)
+                Some(into_reply(handler(ctx, payload)))
             }),
         }
     }
@@ -90,8 +89,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
                     return None;
                 }
                 let event = ctx.event().clone();
-                let fut = handler(ctx, event);
-                Some(Box::pin(async move { fut.await.into_reply() }) as BoxFuture<'static, _>)
+                Some(into_reply(handler(ctx, event)))
             }),
         }
     }
@@ -117,8 +115,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
             event_type: None,
             handler: Arc::new(move |ctx: Ctx<S>| {
                 let event = ctx.event().clone();
-                let fut = handler(ctx, event);
-                Some(Box::pin(async move { fut.await.into_reply() }) as BoxFuture<'static, _>)
+                Some(into_reply(handler(ctx, event)))
             }),
         }
     }
@@ -162,6 +159,15 @@ impl<S> Listener<S> {
             }
         }))
     }
+}
+
+/// Boxes a handler's future, turning what it returns into the reply to send.
+fn into_reply<Fut>(fut: Fut) -> BoxFuture<'static, Result<Option<Reply>>>
+where
+    Fut: Future + Send + 'static,
+    Fut::Output: IntoReply,
+{
+    Box::pin(async move { fut.await.into_reply() })
 }
 
 async fn send_reply<S>(ctx: &Ctx<S>, reply: Reply) -> Result<()> {
