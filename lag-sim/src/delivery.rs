@@ -31,12 +31,13 @@ pub(crate) const RETRY_SCHEDULE: [Duration; 10] = [
 
 /// The `webhook-signature` header value: one `v1,<base64>` entry per key, space separated.
 pub(crate) fn signature_header(keys: &[Vec<u8>], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let timestamp = timestamp.to_string();
     keys.iter()
         .filter_map(|key| {
             let mut mac = Hmac::<Sha256>::new_from_slice(key).ok()?;
             mac.update(id.as_bytes());
             mac.update(b".");
-            mac.update(timestamp.to_string().as_bytes());
+            mac.update(timestamp.as_bytes());
             mac.update(b".");
             mac.update(body);
             Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
@@ -78,13 +79,11 @@ pub(crate) async fn run_worker(
 }
 
 async fn retry(shared: Arc<Shared>, robot_id: String, event: Arc<EventRecord>, epoch: u64) {
-    for number in 2..=RETRY_SCHEDULE.len() {
-        let delay = RETRY_SCHEDULE[number - 1];
+    for (number, delay) in (1u32..).zip(RETRY_SCHEDULE).skip(1) {
         tokio::select! {
             () = shared.shutdown.cancelled() => return,
             () = shared.clock.sleep(delay) => {}
         }
-        let number = u32::try_from(number).unwrap_or(u32::MAX);
         match attempt(&shared, &robot_id, &event, epoch, number).await {
             Attempt::Failed => {}
             Attempt::Delivered | Attempt::Gone | Attempt::Cancelled => return,
