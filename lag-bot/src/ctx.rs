@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::client::Client;
 use crate::events::{Envelope, Event, RoomMessage};
 use crate::model::{Message, RobotInfo, SendMessage};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// What a handler gets besides its event: the robot's shared state, the REST client, the robot's
 /// own identity and the event being handled, with helpers to answer in the same room.
@@ -96,8 +96,8 @@ impl<S> Ctx<S> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] when the event has no room (e.g. `member.join`), else as
-    /// [`send`](Self::send).
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the event has no room
+    /// (e.g. `member.join`), else as [`send`](Self::send).
     pub async fn say(&self, content: impl Into<String>) -> Result<Message> {
         let room = self.require_room("say")?;
         self.inner.client.send(room, content).await
@@ -120,13 +120,10 @@ impl<S> Ctx<S> {
 
     fn require_room(&self, what: &str) -> Result<&str> {
         self.room_id().ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                format!(
-                    "cannot {what}: a `{}` event has no room; use `send` with a room id",
-                    self.event().event_type()
-                ),
-            )
+            Error::invalid_input(format!(
+                "cannot {what}: a `{}` event has no room; use `send` with a room id",
+                self.event().event_type()
+            ))
         })
     }
 }

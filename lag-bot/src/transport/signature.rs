@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -37,19 +37,15 @@ pub struct WebhookSecret {
 impl WebhookSecret {
     /// Parses a secret, with or without the `whsec_` prefix.
     ///
-    /// Fails with [`ErrorKind::Config`] when the rest is not base64 or is empty.
+    /// Fails with [`ErrorKind::Config`](crate::ErrorKind::Config) when the rest is not base64 or is empty.
     pub fn new(secret: &str) -> Result<Self> {
         let trimmed = secret.trim();
         let encoded = trimmed.strip_prefix("whsec_").unwrap_or(trimmed);
         let key = STANDARD.decode(encoded).map_err(|err| {
-            Error::new(
-                ErrorKind::Config,
-                "webhook secret is not base64 after the `whsec_` prefix",
-            )
-            .with_source(err)
+            Error::config("webhook secret is not base64 after the `whsec_` prefix").with_source(err)
         })?;
         if key.is_empty() {
-            return Err(Error::new(ErrorKind::Config, "webhook secret is empty"));
+            return Err(Error::config("webhook secret is empty"));
         }
         Ok(Self { key })
     }
@@ -72,8 +68,7 @@ impl WebhookSecret {
             .map(Self::new)
             .collect::<Result<Vec<_>>>()?;
         if secrets.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Config,
+            return Err(Error::config(
                 "no webhook secret given (expected one or more `whsec_...`, comma-separated)",
             ));
         }

@@ -18,7 +18,7 @@ use super::signature::{self, SignedHeaders, WebhookSecret};
 use super::{Admission, Delivery, Intake, Offer};
 use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
-use crate::{BoxError, Error, ErrorKind, Result};
+use crate::{BoxError, Error, Result};
 
 pub(crate) const TRANSPORT: &str = "webhook";
 
@@ -158,24 +158,19 @@ impl WebhookConfig {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.secrets.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Config,
+            return Err(Error::config(
                 "the webhook transport needs at least one signing secret (`whsec_...`)",
             ));
         }
         if let Ack::Handled { within } = self.ack
             && within >= LAG_DEADLINE
         {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!(
-                    "`Ack::Handled` must answer within Lag's {LAG_DEADLINE:?} deadline (got {within:?})"
-                ),
-            ));
+            return Err(Error::config(format!(
+                "`Ack::Handled` must answer within Lag's {LAG_DEADLINE:?} deadline (got {within:?})"
+            )));
         }
         if self.metrics_path.as_deref() == Some(self.path.as_str()) {
-            return Err(Error::new(
-                ErrorKind::Config,
+            return Err(Error::config(
                 "the webhook path and the metrics path must differ",
             ));
         }
@@ -459,7 +454,10 @@ mod tests {
         let slow = config().ack(Ack::Handled {
             within: Duration::from_secs(15),
         });
-        assert_eq!(slow.validate().unwrap_err().kind(), &ErrorKind::Config);
+        assert_eq!(
+            slow.validate().unwrap_err().kind(),
+            &crate::ErrorKind::Config
+        );
         let fine = config().ack(Ack::Handled {
             within: Duration::from_secs(10),
         });
