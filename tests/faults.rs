@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::{PollConfig, SseConfig, WebhookConfig, WebhookSecret};
-use lag_bot::{Ctx, Error, ErrorContext, Listener, Robot};
+use lag_bot::{Ctx, Error, ErrorContext, Listener, Robot, RobotHandle};
 use lag_sim::{DeliveryOutcome, SimConfig};
 use runtime_support::{
-    SCALE, Seen, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
-    world_with,
+    SCALE, Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within,
+    world, world_with,
 };
 use tokio::sync::Semaphore;
 
@@ -21,20 +21,26 @@ fn numbered(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("m{i}")).collect()
 }
 
-#[tokio::test]
-async fn an_sse_stream_cut_mid_stream_loses_nothing_and_runs_nothing_twice() {
-    let world = world(lag_sim::Transport::Sse).await;
-    let seen = Seen::default();
-    let handle = world
+/// An SSE robot logging every message to `seen`, expecting lag-sim's scaled keepalive and
+/// reconnecting quickly.
+async fn recording_sse_robot(world: &World, seen: &Seen) -> RobotHandle {
+    world
         .robot(
             SseConfig::new()
                 .keepalive(Duration::from_secs(30).div_f64(SCALE))
                 .reconnect_delay(Duration::from_millis(20), Duration::from_millis(200)),
         )
-        .on(recorder(&seen))
+        .on(recorder(seen))
         .start()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_sse_stream_cut_mid_stream_loses_nothing_and_runs_nothing_twice() {
+    let world = world(lag_sim::Transport::Sse).await;
+    let seen = Seen::default();
+    let handle = recording_sse_robot(&world, &seen).await;
 
     world.post_all(numbered(0..5));
     eventually("the first events", || (seen.len() >= 3).then_some(())).await;
@@ -131,16 +137,7 @@ async fn lag_restarting_under_a_polling_robot_loses_nothing() {
 async fn lag_restarting_under_an_sse_robot_loses_nothing() {
     let world = world(lag_sim::Transport::Sse).await;
     let seen = Seen::default();
-    let handle = world
-        .robot(
-            SseConfig::new()
-                .keepalive(Duration::from_secs(30).div_f64(SCALE))
-                .reconnect_delay(Duration::from_millis(20), Duration::from_millis(200)),
-        )
-        .on(recorder(&seen))
-        .start()
-        .await
-        .unwrap();
+    let handle = recording_sse_robot(&world, &seen).await;
 
     world.post_all(numbered(0..3));
     eventually("the first events", || (seen.len() == 3).then_some(())).await;
