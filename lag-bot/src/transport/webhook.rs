@@ -312,14 +312,14 @@ impl WebhookService {
         };
         match core.intake.offer(delivery, Admission::Now, want_done).await {
             Offer::Accepted(done) => {
-                core.metrics.delivery(TRANSPORT, Outcome::Accepted);
-                if let (Ack::Handled { within }, Some(done)) = (core.ack, done) {
-                    if tokio::time::timeout(within, done).await.is_err() {
-                        return Answer::new(StatusCode::ACCEPTED, "accepted, still running");
-                    }
-                    return Answer::new(StatusCode::OK, "handled");
+                let accepted = core.answer(Outcome::Accepted);
+                let (Ack::Handled { within }, Some(done)) = (core.ack, done) else {
+                    return accepted;
+                };
+                match tokio::time::timeout(within, done).await {
+                    Ok(_) => Answer::new(StatusCode::OK, "handled"),
+                    Err(_) => Answer::new(StatusCode::ACCEPTED, "accepted, still running"),
                 }
-                Answer::new(StatusCode::OK, "accepted")
             }
             Offer::Duplicate => core.answer(Outcome::Duplicate),
             Offer::Full => core.answer(Outcome::QueueFull),
