@@ -282,6 +282,20 @@ async fn a_delete_whose_answer_was_lost_still_succeeds() {
     sim.shutdown().await;
 }
 
+/// How many times calls took their turn at the rate limiter (once per attempt).
+fn limiter_turns(metrics: &Metrics) -> f64 {
+    metrics
+        .encode()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("lag_bot_limiter_wait_seconds_count ")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
 #[tokio::test]
 async fn a_send_whose_connection_was_refused_is_retried() {
     let sim = Sim::start(SimConfig::default()).await.unwrap();
@@ -290,6 +304,7 @@ async fn a_send_whose_connection_was_refused_is_retried() {
         let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         reserved.local_addr().unwrap()
     };
+    let metrics = Metrics::new();
     let client = Client::builder(&demo.robot.key)
         .base_url(format!("http://{addr}"))
         .retry(
@@ -298,6 +313,7 @@ async fn a_send_whose_connection_was_refused_is_retried() {
                 .base_delay(Duration::from_millis(100))
                 .max_delay(Duration::from_millis(400)),
         )
+        .metrics(metrics.clone())
         .build()
         .unwrap();
     let send = {
@@ -305,7 +321,16 @@ async fn a_send_whose_connection_was_refused_is_retried() {
         let room = demo.general.clone();
         tokio::spawn(async move { client.send(&room, "after the outage").await })
     };
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // Every attempt first takes its turn at the limiter: a second turn means the first
+    // attempt already met the closed port.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while limiter_turns(&metrics) < 2.0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt was refused"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let front = Front::start(sim.base_url(), TcpListener::bind(addr).await.unwrap()).await;
     let sent = send.await.unwrap().unwrap();
     assert_eq!(sent.content, "after the outage");
