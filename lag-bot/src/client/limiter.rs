@@ -237,7 +237,8 @@ impl Limiter {
 
     /// Stops every call from starting before `now + wait` (after a 429).
     pub(crate) fn pause(&self, wait: Duration) {
-        let until = Instant::now() + wait;
+        let now = Instant::now();
+        let until = now.checked_add(wait).unwrap_or(now + FOREVER);
         let mut state = self.state();
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
@@ -355,6 +356,10 @@ impl Limiter {
         self.changed.notify_waiters();
     }
 }
+
+/// Stands in for a pause too long to represent (a huge `Retry-After` under a policy that
+/// waits out anything).
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 fn pause_left(state: &State, now: Instant) -> Option<Duration> {
     Some(
@@ -502,6 +507,20 @@ mod tests {
         let start = Instant::now();
         limiter.acquire(Class::Request).await.sent();
         assert_eq!(Instant::now() - start, Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_too_long_to_represent_still_holds_calls() {
+        let limiter = Limiter::new(RateLimits::lag());
+        limiter.pause(Duration::MAX);
+        let waiting = tokio::time::timeout(
+            Duration::from_secs(365 * 24 * 60 * 60),
+            limiter.acquire(Class::Request),
+        );
+        assert!(
+            waiting.await.is_err(),
+            "the call is still held a year later"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -88,7 +88,7 @@ impl RetryPolicy {
         } else {
             self.jitter.mul_f64(rand::rng().random::<f64>())
         };
-        delay + jitter
+        delay.saturating_add(jitter)
     }
 }
 
