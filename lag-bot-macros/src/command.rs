@@ -5,9 +5,9 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Token};
 
-use crate::handler::{Errors, HandlerFn, with_errors};
+use crate::handler::{AttributeMacro, Errors, HandlerFn};
 
 /// The attribute's arguments, checked.
 struct CommandAttr {
@@ -16,27 +16,14 @@ struct CommandAttr {
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "`#[command]` goes on an `async fn`, e.g. `async fn roll(ctx: Ctx, sides: Option<u32>)`",
-            );
-            return with_errors(error, item);
-        }
-    };
-    let mut errors = Errors::default();
-    let attr = parse_attr(attr, &mut errors);
-    let handler = HandlerFn::parse(&function, "`#[command]`", &mut errors);
-    match (attr, handler, errors.take()) {
-        (Some(attr), Some(handler), None) => expand_command(&attr, &handler),
-        (_, _, Some(error)) => with_errors(error, item),
-        _ => with_errors(
-            syn::Error::new(Span::call_site(), "invalid `#[command]`"),
-            item,
-        ),
+    AttributeMacro {
+        name: "`#[command]`",
+        example: "async fn roll(ctx: Ctx, sides: Option<u32>)",
+        extra_param: None,
+        parse: parse_attr,
+        expand: expand_command,
     }
+    .run(attr, item)
 }
 
 fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<CommandAttr> {

@@ -209,6 +209,55 @@ impl HandlerFn {
     }
 }
 
+/// What one attribute macro needs from the shared expansion: its name in messages, how the
+/// attributed function should look, how to read its arguments and how to expand.
+pub(crate) struct AttributeMacro<'a, A> {
+    /// The attribute as users write it, e.g. "`#[on(...)]`".
+    pub(crate) name: &'a str,
+    /// An example signature shown when the item is not a function.
+    pub(crate) example: &'a str,
+    /// For listeners, which take exactly one parameter after the context: what to say about
+    /// each further parameter.
+    pub(crate) extra_param: Option<&'a str>,
+    /// Reads the attribute's arguments.
+    pub(crate) parse: fn(TokenStream, &mut Errors) -> Option<A>,
+    /// Expands a checked attribute and function.
+    pub(crate) expand: fn(&A, &HandlerFn) -> TokenStream,
+}
+
+impl<A> AttributeMacro<'_, A> {
+    /// Parses the attribute and the function, reporting every error at once next to the
+    /// user's unchanged function, or expands them.
+    pub(crate) fn run(&self, attr: TokenStream, item: TokenStream) -> TokenStream {
+        let function: ItemFn = match syn::parse2(item.clone()) {
+            Ok(function) => function,
+            Err(_) => {
+                let message = format!(
+                    "{} goes on an `async fn`, e.g. `{}`",
+                    self.name, self.example
+                );
+                return with_errors(syn::Error::new(Span::call_site(), message), item);
+            }
+        };
+        let mut errors = Errors::default();
+        let parsed = (self.parse)(attr, &mut errors);
+        let handler = HandlerFn::parse(&function, self.name, &mut errors);
+        if let (Some(handler), Some(message)) = (&handler, self.extra_param) {
+            for extra in handler.params.iter().skip(1) {
+                errors.at(&extra.ty, message);
+            }
+        }
+        match (parsed, handler, errors.take()) {
+            (Some(parsed), Some(handler), None) => (self.expand)(&parsed, &handler),
+            (_, _, Some(error)) => with_errors(error, item),
+            _ => with_errors(
+                syn::Error::new(Span::call_site(), format!("invalid {}", self.name)),
+                item,
+            ),
+        }
+    }
+}
+
 /// The user's function unchanged, next to the errors found in it, so that the errors are all
 /// that is reported.
 pub(crate) fn with_errors(error: syn::Error, item: TokenStream) -> TokenStream {

@@ -2,41 +2,22 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::LitStr;
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr};
 
-use crate::handler::{Errors, HandlerFn, with_errors};
+use crate::handler::{AttributeMacro, Errors, HandlerFn};
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "`#[hear(...)]` goes on an `async fn`, e.g. `async fn spam(ctx: Ctx, caps: Captures)`",
-            );
-            return with_errors(error, item);
-        }
-    };
-    let mut errors = Errors::default();
-    let pattern = parse_attr(attr, &mut errors);
-    let handler = HandlerFn::parse(&function, "`#[hear(...)]`", &mut errors);
-    if let Some(handler) = &handler {
-        for extra in handler.params.iter().skip(1) {
-            errors.at(
-                &extra.ty,
-                "a `#[hear(...)]` listener takes the context and the `Captures`; remove this parameter",
-            );
-        }
-    }
-    match (pattern, handler, errors.take()) {
-        (Some(pattern), Some(handler), None) => expand_hear(&pattern, &handler),
-        (_, _, Some(error)) => with_errors(error, item),
-        _ => with_errors(
-            syn::Error::new(Span::call_site(), "invalid `#[hear(...)]`"),
-            item,
+    AttributeMacro {
+        name: "`#[hear(...)]`",
+        example: "async fn spam(ctx: Ctx, caps: Captures)",
+        extra_param: Some(
+            "a `#[hear(...)]` listener takes the context and the `Captures`; remove this parameter",
         ),
+        parse: parse_attr,
+        expand: expand_hear,
     }
+    .run(attr, item)
 }
 
 fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<LitStr> {

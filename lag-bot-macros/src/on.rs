@@ -2,10 +2,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
 use syn::spanned::Spanned;
-use syn::{Ident, ItemFn};
 
-use crate::handler::{Errors, HandlerFn, closest, with_errors};
+use crate::handler::{AttributeMacro, Errors, HandlerFn, closest};
 
 /// Every event kind a listener can name, with its payload type in `lag_bot::events`.
 const EVENTS: &[(&str, &str)] = &[
@@ -25,35 +25,16 @@ const EVENTS: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => {
-            let error = syn::Error::new(
-                Span::call_site(),
-                "`#[on(...)]` goes on an `async fn`, e.g. `async fn welcome(ctx: Ctx, join: MemberJoin)`",
-            );
-            return with_errors(error, item);
-        }
-    };
-    let mut errors = Errors::default();
-    let payload = parse_attr(attr, &mut errors);
-    let handler = HandlerFn::parse(&function, "`#[on(...)]`", &mut errors);
-    if let Some(handler) = &handler {
-        for extra in handler.params.iter().skip(1) {
-            errors.at(
-                &extra.ty,
-                "an `#[on(...)]` listener takes the context and the event's payload; remove this parameter",
-            );
-        }
-    }
-    match (payload, handler, errors.take()) {
-        (Some(payload), Some(handler), None) => expand_listener(&payload, &handler),
-        (_, _, Some(error)) => with_errors(error, item),
-        _ => with_errors(
-            syn::Error::new(Span::call_site(), "invalid `#[on(...)]`"),
-            item,
+    AttributeMacro {
+        name: "`#[on(...)]`",
+        example: "async fn welcome(ctx: Ctx, join: MemberJoin)",
+        extra_param: Some(
+            "an `#[on(...)]` listener takes the context and the event's payload; remove this parameter",
         ),
+        parse: parse_attr,
+        expand: expand_listener,
     }
+    .run(attr, item)
 }
 
 /// The payload type's name for the event the attribute names.
