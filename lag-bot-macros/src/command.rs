@@ -163,8 +163,7 @@ fn expand_command(attr: &CommandAttr, handler: &HandlerFn) -> TokenStream {
     let ctx_ty = &handler.ctx_ty;
     let inner = handler.inner_fn();
     let name = handler.name();
-    let label = name.to_string();
-    let label = label.strip_prefix("r#").unwrap_or(&label);
+    let label = handler.label();
     let trigger = &attr.trigger;
     let aliases = &attr.aliases;
     let args = handler.arg_idents();

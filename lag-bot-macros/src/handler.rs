@@ -193,6 +193,36 @@ impl HandlerFn {
         }
     }
 
+    /// The handler's name as a label (a raw identifier without its `r#`).
+    pub(crate) fn label(&self) -> String {
+        let name = self.name().to_string();
+        name.strip_prefix("r#").map(str::to_owned).unwrap_or(name)
+    }
+
+    /// A listener closure's body: calls the handler with the context and, when it takes one,
+    /// the closure's argument named `value`, and turns the output into a reply.
+    pub(crate) fn listener_call(&self, value: &str) -> TokenStream {
+        let ctx_ty = &self.ctx_ty;
+        let name = self.name();
+        let ctx = quote_spanned! {ctx_ty.span()=>
+            <#ctx_ty as ::lag_bot::__private::Context>::from_ctx(__ctx)
+        };
+        let args = match self.params.first() {
+            Some(param) => {
+                let value = Ident::new(value, param.ty.span());
+                quote! { #ctx, #value }
+            }
+            None => quote! { #ctx },
+        };
+        let output = self.output_span();
+        let future = quote_spanned! {output=> __future };
+        let reply = quote_spanned! {output=> ::lag_bot::__private::replying(#future) };
+        quote! {
+            let #future = #name(#args);
+            #reply
+        }
+    }
+
     /// `__a0, __a1, ...` for the parameters after the context.
     pub(crate) fn arg_idents(&self) -> Vec<Ident> {
         (0..self.params.len())

@@ -50,37 +50,15 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<LitStr> {
 
 fn expand_hear(pattern: &LitStr, handler: &HandlerFn) -> TokenStream {
     let state = handler.state_ty();
-    let ctx_ty = &handler.ctx_ty;
     let inner = handler.inner_fn();
-    let name = handler.name();
-    let label = name.to_string();
-    let label = label.strip_prefix("r#").unwrap_or(&label);
-    let ctx = quote_spanned! {ctx_ty.span()=>
-        <#ctx_ty as ::lag_bot::__private::Context>::from_ctx(__ctx)
-    };
-    let args = match handler.params.first() {
-        Some(param) => {
-            let captures = quote_spanned! {param.ty.span()=> __captures };
-            quote! { #ctx, #captures }
-        }
-        None => quote! { #ctx },
-    };
-    let output = handler.output_span();
-    let future = quote_spanned! {output=> __future };
-    let reply = quote_spanned! {output=> ::lag_bot::__private::replying(#future) };
+    let label = handler.label();
+    let call = handler.listener_call("__captures");
     let body = quote! {
         #inner
-        ::lag_bot::__private::hear(
-            #pattern,
-            #label,
-            move |__ctx, __captures| {
-                let #future = #name(#args);
-                #reply
-            },
-        )
+        ::lag_bot::__private::hear(#pattern, #label, move |__ctx, __captures| { #call })
     };
     handler.outer_fn(
-        quote_spanned! {ctx_ty.span()=> ::lag_bot::__private::Hear<#state> },
+        quote_spanned! {handler.ctx_ty.span()=> ::lag_bot::__private::Hear<#state> },
         body,
     )
 }

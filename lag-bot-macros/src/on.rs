@@ -76,36 +76,18 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<Ident> {
 
 fn expand_listener(payload: &Ident, handler: &HandlerFn) -> TokenStream {
     let state = handler.state_ty();
-    let ctx_ty = &handler.ctx_ty;
     let inner = handler.inner_fn();
-    let name = handler.name();
-    let label = name.to_string();
-    let label = label.strip_prefix("r#").unwrap_or(&label);
-    let ctx = quote_spanned! {ctx_ty.span()=>
-        <#ctx_ty as ::lag_bot::__private::Context>::from_ctx(__ctx)
-    };
-    let args = match handler.params.first() {
-        Some(param) => {
-            let payload_arg = quote_spanned! {param.ty.span()=> __payload };
-            quote! { #ctx, #payload_arg }
-        }
-        None => quote! { #ctx },
-    };
-    let output = handler.output_span();
-    let future = quote_spanned! {output=> __future };
-    let reply = quote_spanned! {output=> ::lag_bot::__private::replying(#future) };
+    let label = handler.label();
+    let call = handler.listener_call("__payload");
     let body = quote! {
         #inner
         ::lag_bot::__private::Listener::new(
-            move |__ctx, __payload: ::lag_bot::__private::events::#payload| {
-                let #future = #name(#args);
-                #reply
-            },
+            move |__ctx, __payload: ::lag_bot::__private::events::#payload| { #call },
         )
         .named(#label)
     };
     handler.outer_fn(
-        quote_spanned! {ctx_ty.span()=> ::lag_bot::__private::Listener<#state> },
+        quote_spanned! {handler.ctx_ty.span()=> ::lag_bot::__private::Listener<#state> },
         body,
     )
 }
