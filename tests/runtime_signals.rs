@@ -12,6 +12,7 @@ use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener, Robot};
 use runtime_support::{Seen, World, eventually, within, world};
 use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
 
 fn sigterm() {
     let status = std::process::Command::new("kill")
@@ -35,60 +36,60 @@ fn gated(world: &World, seen: &Seen, gate: &Arc<Semaphore>) -> Robot {
         }))
 }
 
+/// A robot in `run` whose handler is holding `text` at `gate` when the first SIGTERM has
+/// been seen.
+struct Signalled {
+    seen: Seen,
+    gate: Arc<Semaphore>,
+    running: JoinHandle<lag_bot::Result<()>>,
+}
+
+async fn signalled_while_handling(world: &World, text: &str) -> Signalled {
+    let seen = Seen::default();
+    let gate = Arc::new(Semaphore::new(0));
+    let robot = gated(world, &seen, &gate);
+    let shutdown = robot.shutdown_handle();
+    let running = tokio::spawn(robot.run());
+    world.post(text);
+    eventually("the handler to start", || (seen.len() == 1).then_some(())).await;
+    sigterm();
+    eventually("the signal to be seen", || {
+        shutdown.is_triggered().then_some(())
+    })
+    .await;
+    Signalled {
+        seen,
+        gate,
+        running,
+    }
+}
+
 #[tokio::test]
 async fn sigterm_drains_and_a_second_one_stops_at_once() {
     let world = world(lag_sim::Transport::LongPoll).await;
 
     // One signal: the robot finishes the event it is handling, then `run` returns Ok.
-    let seen = Seen::default();
-    let gate = Arc::new(Semaphore::new(0));
-    let robot = gated(&world, &seen, &gate);
-    let shutdown = robot.shutdown_handle();
-    let running = tokio::spawn(robot.run());
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "first")
-        .unwrap();
-    eventually("the handler to start", || (seen.len() == 1).then_some(())).await;
-    sigterm();
-    eventually("the signal to be seen", || {
-        shutdown.is_triggered().then_some(())
-    })
-    .await;
+    let first = signalled_while_handling(&world, "first").await;
     assert!(
-        !running.is_finished(),
+        !first.running.is_finished(),
         "the event in flight holds the robot"
     );
-    gate.add_permits(1);
-    within("run to return", running)
+    first.gate.add_permits(1);
+    within("run to return", first.running)
         .await
         .unwrap()
         .expect("a clean stop");
-    assert_eq!(seen.all(), ["start first", "end first"]);
+    assert_eq!(first.seen.all(), ["start first", "end first"]);
 
     // A second signal while finishing: `run` returns at once, with an error.
-    let seen = Seen::default();
-    let gate = Arc::new(Semaphore::new(0));
-    let robot = gated(&world, &seen, &gate);
-    let shutdown = robot.shutdown_handle();
-    let running = tokio::spawn(robot.run());
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "second")
-        .unwrap();
-    eventually("the handler to start", || (seen.len() == 1).then_some(())).await;
+    let second = signalled_while_handling(&world, "second").await;
     sigterm();
-    eventually("the signal to be seen", || {
-        shutdown.is_triggered().then_some(())
-    })
-    .await;
-    sigterm();
-    let err = within("run to give up", running)
+    let err = within("run to give up", second.running)
         .await
         .unwrap()
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Transport);
-    assert_eq!(seen.all(), ["start second"]);
-    gate.add_permits(1);
+    assert_eq!(second.seen.all(), ["start second"]);
+    second.gate.add_permits(1);
     world.sim.shutdown().await;
 }
