@@ -18,7 +18,7 @@ mod local;
 use std::time::Duration;
 
 use lag_bot::command::{Captures, Cooldown, Rest};
-use lag_bot::{Ctx, Error, ErrorContext, command, hear};
+use lag_bot::{Ctx, Error, ErrorContext, Robot, command, hear};
 use rand::Rng;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
@@ -99,8 +99,9 @@ async fn main() -> lag_bot::Result<()> {
         )
         .init();
 
-    local::robot()
+    local::connect()
         .await?
+        .robot(Robot::builder())?
         .command(ping())
         .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
         .command(echo())

@@ -16,7 +16,7 @@ mod local;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lag_bot::events::{MemberJoin, MemberLeave, RobotMentioned};
-use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, on};
+use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, Robot, on};
 
 /// What the handlers share.
 struct Welcome {
@@ -82,9 +82,9 @@ async fn main() -> lag_bot::Result<()> {
         )
         .init();
 
-    let robot = local::robot().await?;
+    let lag = local::connect().await?;
     let wanted = std::env::var("WELCOME_ROOM").unwrap_or_else(|_| "welcome".to_owned());
-    let room = robot
+    let room = lag
         .client()
         .rooms()
         .await?
@@ -98,11 +98,11 @@ async fn main() -> lag_bot::Result<()> {
         })?;
     tracing::info!(room = room.id, name = wanted, "greeting new members");
 
-    robot
-        .state(Welcome {
-            room_id: room.id,
-            greeted: AtomicU64::new(0),
-        })
+    let state = Welcome {
+        room_id: room.id,
+        greeted: AtomicU64::new(0),
+    };
+    lag.robot(Robot::builder().state(state))?
         .on(greet())
         .on(farewell())
         .on(status())

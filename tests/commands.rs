@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMention, Reply, Rest};
+use lag_bot::Reply;
+use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMention, Rest};
 use lag_bot::model::ServerRole;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
@@ -282,7 +283,7 @@ async fn help_and_suggestions_can_be_turned_off_or_replaced() {
         .command(ping())
         .command(roll())
         .command(my_help)
-        .commands(CommandOptions::new().suggestions(false));
+        .command_options(CommandOptions::new().suggestions(false));
     let handle = start(robot).await;
     let said = conversation(
         &world,
@@ -304,7 +305,7 @@ async fn help_and_suggestions_can_be_turned_off_or_replaced() {
     let robot = world
         .robot(PollConfig::new())
         .command(ping())
-        .commands(CommandOptions::new().help(false));
+        .command_options(CommandOptions::new().help(false));
     let handle = start(robot).await;
     let said = conversation(&world, &world.demo.alice, &world.demo.general, &["!help"]).await;
     assert!(said.is_empty(), "{said:?}");
@@ -416,7 +417,7 @@ async fn a_mention_of_the_robot_addresses_a_command_and_prefixes_are_configurabl
         .robot(PollConfig::new())
         .command(roll())
         .command(ping())
-        .commands(
+        .command_options(
             CommandOptions::new()
                 .prefixes(["?", "!"])
                 .case_insensitive(false),

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lag_bot::client::{Client, RateLimits};
+use lag_bot::command::{Captures, Hear};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
-use lag_bot::{Ctx, ErrorKind, Listener};
+use lag_bot::{Ctx, ErrorKind, Listener, Reply};
 use lag_sim::{DeliveryOutcome, RobotSpec};
 use runtime_support::{Seen, World, eventually, metric, stop, within, world};
 use tokio::sync::Semaphore;
@@ -229,9 +230,11 @@ async fn handlers_share_the_robot_state_and_metrics_are_served() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let tally = Arc::new(Tally::default());
     let handle = world
-        .robot(PollConfig::new())
-        .metrics_listen("127.0.0.1:0".parse().unwrap())
+        .builder(PollConfig::new())
         .with_state(Arc::clone(&tally))
+        .build()
+        .unwrap()
+        .metrics_listen("127.0.0.1:0".parse().unwrap())
         .on(
             Listener::new(|ctx: Ctx<Tally>, _msg: RoomMessage| async move {
                 ctx.state().messages.fetch_add(1, Ordering::SeqCst);
@@ -330,14 +333,6 @@ async fn start_reports_what_would_stop_the_robot() {
     let err = bad_key.start().await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Unauthorized);
 
-    let late_state = world
-        .robot(PollConfig::new())
-        .on(echo_quietly(&Seen::default()))
-        .state(7_u32);
-    let err = late_state.start().await.unwrap_err();
-    assert_eq!(err.kind(), &ErrorKind::Config);
-    assert!(err.message().contains("state"), "{err}");
-
     let clash = world
         .robot(PollConfig::new())
         .command(lag_bot::command::Command::new("!go", |_ctx: Ctx| async {}))
@@ -365,4 +360,63 @@ async fn start_reports_what_would_stop_the_robot() {
         .unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Conflict);
     world.sim.shutdown().await;
+}
+
+/// About 4,500 characters of numbered words, so its split is checkable word by word.
+fn long_text() -> String {
+    (0..500)
+        .map(|i| format!("word{i:04}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn long_listener_and_pattern_replies_are_split_like_a_commands() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let handle = world
+        .robot(PollConfig::new())
+        .on(Listener::new(|_ctx: Ctx, msg: RoomMessage| async move {
+            (msg.content == "listener").then(long_text)
+        }))
+        .hear(Hear::new("^pattern$", |_ctx: Ctx, _caps: Captures| async {
+            Reply::reply(long_text())
+        }))
+        .start()
+        .await
+        .unwrap();
+    let general = world.demo.general.clone();
+    let words: Vec<String> = long_text().split(' ').map(str::to_owned).collect();
+    assert!(long_text().chars().count() > 4_000);
+
+    world.post("listener");
+    let parts = eventually("the listener's reply in three parts", || {
+        let parts = world.robot_messages(&general);
+        (parts.len() >= 3).then_some(parts)
+    })
+    .await;
+    assert_eq!(parts.len(), 3);
+    assert!(parts.iter().all(|p| p.content.chars().count() <= 2_000));
+    let said: Vec<&str> = parts
+        .iter()
+        .flat_map(|p| p.content.split_whitespace())
+        .collect();
+    assert_eq!(said, words, "every word once, in order");
+    assert!(parts.iter().all(|p| p.reply_to.is_none()));
+
+    let trigger = world.post("pattern");
+    let parts = eventually("the pattern listener's reply in three more parts", || {
+        let parts = world.robot_messages(&general);
+        (parts.len() >= 6).then_some(parts)
+    })
+    .await;
+    let threaded: Vec<Option<String>> = parts[3..]
+        .iter()
+        .map(|p| p.reply_to.as_ref().map(|r| r.id.clone()))
+        .collect();
+    assert_eq!(
+        threaded,
+        [Some(trigger.id), None, None],
+        "the first part answers"
+    );
+    stop(handle, world).await;
 }

@@ -1,4 +1,4 @@
-//! Shared by the examples: the robot from the `LAG_*` environment, or, when no
+//! Shared by the examples: the robot's connection from the `LAG_*` environment, or, when no
 //! `LAG_ROBOT_API_KEY` is set, against a local Lag started in this process.
 //!
 //! The local Lag is `lag-sim` with its demo world (server "Demo Server", rooms `general`,
@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use lag_bot::transport::SseConfig;
-use lag_bot::{Error, ErrorKind, Robot};
+use lag_bot::{Client, Error, ErrorKind, Robot, RobotBuilder};
 use lag_sim::{Demo, RobotSpec, Sim, SimConfig, Transport};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -25,20 +25,53 @@ const CHAT_HELP: &str = "\
   /create NAME  the current member creates a room (room.created)
   /help         this list";
 
-/// The robot of this example: from the environment when `LAG_ROBOT_API_KEY` is set,
-/// otherwise the demo robot of a local Lag started here, with a chat on this terminal.
-pub async fn robot() -> lag_bot::Result<Robot> {
-    if std::env::var_os("LAG_ROBOT_API_KEY").is_some() {
-        return Robot::from_env();
+/// Where an example's robot connects: Lag as the `LAG_*` environment says when
+/// `LAG_ROBOT_API_KEY` is set, otherwise the demo robot of a local Lag started here, with a
+/// chat on this terminal.
+pub struct Connection {
+    client: Client,
+    /// The local Lag's transport; `None` when the environment decides.
+    transport: Option<SseConfig>,
+}
+
+impl Connection {
+    /// The REST client of the robot-to-be, for what its state needs to know first.
+    #[allow(dead_code, reason = "not every example has state to prepare")]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Builds the robot `builder` describes (its state, if any) on this connection.
+    pub fn robot<S: Send + Sync + 'static>(
+        self,
+        builder: RobotBuilder<S>,
+    ) -> lag_bot::Result<Robot<S>> {
+        let builder = builder.client(self.client);
+        match self.transport {
+            Some(transport) => builder.transport(transport).build(),
+            None => builder.build_from_env(),
+        }
+    }
+}
+
+/// Connects to Lag, or starts a local one.
+pub async fn connect() -> lag_bot::Result<Connection> {
+    if let Ok(key) = std::env::var("LAG_ROBOT_API_KEY") {
+        let mut client = Client::builder(key);
+        if let Ok(base) = std::env::var("LAG_API_BASE") {
+            client = client.base_url(base);
+        }
+        return Ok(Connection {
+            client: client.build()?,
+            transport: None,
+        });
     }
     let sim = start_sim().await?;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").transport(Transport::Sse))
         .map_err(sim_error)?;
-    let robot = Robot::builder()
-        .key(demo.robot.key.clone())
+    let client = Client::builder(demo.robot.key.clone())
         .base_url(sim.base_url())
-        .transport(SseConfig::new())
         .build()?;
     println!(
         "A local Lag is running at {url} (no LAG_ROBOT_API_KEY set).\n\
@@ -48,7 +81,10 @@ pub async fn robot() -> lag_bot::Result<Robot> {
         name = demo.robot.name,
     );
     tokio::spawn(chat(sim, demo));
-    Ok(robot)
+    Ok(Connection {
+        client,
+        transport: Some(SseConfig::new()),
+    })
 }
 
 async fn start_sim() -> lag_bot::Result<Sim> {

@@ -4,8 +4,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::command::{ArgError, Args, FromArg, IntoReply, Param, Reply, ReplyFuture, parse_param};
+use crate::command::{ArgError, Args, FromArg, Param, parse_param};
 use crate::ctx::Ctx;
+use crate::reply::{IntoReply, Reply, ReplyFuture};
 
 pub use crate::command::{Captures, Command, Hear};
 pub use crate::events;
@@ -76,7 +77,7 @@ where
     F: Future + Send + 'static,
     F::Output: IntoReply,
 {
-    Box::pin(replying(future))
+    crate::reply::boxed(future)
 }
 
 /// Turns a handler's output into the reply.

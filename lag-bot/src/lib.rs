@@ -64,8 +64,8 @@ pub mod events;
 pub mod listener;
 pub mod metrics;
 pub mod model;
+pub mod reply;
 pub mod robot;
-mod router;
 pub mod transport;
 
 pub use client::Client;
@@ -75,4 +75,5 @@ pub use events::Event;
 pub use lag_bot_macros::{command, hear, on};
 pub use listener::Listener;
 pub use model::SendMessage;
+pub use reply::{IntoReply, Reply};
 pub use robot::{ErrorContext, Robot, RobotBuilder, RobotHandle, Shutdown};

@@ -5,21 +5,19 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-
-use crate::command::{IntoReply, Reply};
 use crate::ctx::Ctx;
 use crate::events::{Event, EventPayload};
-use crate::{Error, ErrorKind, Result};
+use crate::reply::{IntoReply, ReplyFuture, Run, boxed};
 
-type Handler<S> =
-    Arc<dyn Fn(Ctx<S>) -> Option<BoxFuture<'static, Result<Option<Reply>>>> + Send + Sync>;
+type Handler<S> = Arc<dyn Fn(Ctx<S>) -> Option<ReplyFuture> + Send + Sync>;
 
 /// A handler for one kind of event (or for all of them), registered with the robot's `on`.
 ///
-/// The handler gets the [`Ctx`] and the typed payload. What it returns works as for commands:
-/// `()` sends nothing, text or a [`Reply`] is posted in the event's room (events without a room
-/// report that as an error instead), and an `Err` goes to the robot's error hook. The
+/// The handler gets the [`Ctx`] and the typed payload. What it returns works as for commands
+/// (see [`reply`](crate::reply)): `()` sends nothing, text or a [`Reply`](crate::Reply) is
+/// posted in the event's room, split into several messages when long (events without a room
+/// report that as an error instead, unless the reply names a room), and an `Err` goes to the
+/// robot's error hook. The
 /// `#[on(...)]` attribute builds the same value from an `async fn`.
 ///
 /// ```
@@ -57,7 +55,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
             event_type: Some(Cow::Borrowed(T::EVENT_TYPE)),
             handler: Arc::new(move |ctx: Ctx<S>| {
                 let payload = T::from_event(ctx.event())?.clone();
-                Some(into_reply(handler(ctx, payload)))
+                Some(boxed(handler(ctx, payload)))
             }),
         }
     }
@@ -89,7 +87,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
                     return None;
                 }
                 let event = ctx.event().clone();
-                Some(into_reply(handler(ctx, event)))
+                Some(boxed(handler(ctx, event)))
             }),
         }
     }
@@ -115,7 +113,7 @@ impl<S: Send + Sync + 'static> Listener<S> {
             event_type: None,
             handler: Arc::new(move |ctx: Ctx<S>| {
                 let event = ctx.event().clone();
-                Some(into_reply(handler(ctx, event)))
+                Some(boxed(handler(ctx, event)))
             }),
         }
     }
@@ -147,46 +145,8 @@ impl<S> Listener<S> {
     }
 
     /// Starts the handler for the event in `ctx`; `None` when the event is not its kind.
-    pub(crate) fn call(&self, ctx: Ctx<S>) -> Option<BoxFuture<'static, Result<()>>>
-    where
-        S: Send + Sync + 'static,
-    {
-        let fut = (self.handler)(ctx.clone())?;
-        Some(Box::pin(async move {
-            match fut.await? {
-                Some(reply) => send_reply(&ctx, reply).await,
-                None => Ok(()),
-            }
-        }))
-    }
-}
-
-/// Boxes a handler's future, turning what it returns into the reply to send.
-fn into_reply<Fut>(fut: Fut) -> BoxFuture<'static, Result<Option<Reply>>>
-where
-    Fut: Future + Send + 'static,
-    Fut::Output: IntoReply,
-{
-    Box::pin(async move { fut.await.into_reply() })
-}
-
-async fn send_reply<S>(ctx: &Ctx<S>, reply: Reply) -> Result<()> {
-    if let Some(room) = reply.room_id() {
-        return ctx.send(room, reply.content()).await.map(drop);
-    }
-    if ctx.room_id().is_none() {
-        return Err(Error::new(
-            ErrorKind::Handler,
-            format!(
-                "the handler returned a message, but a `{}` event has no room to post it in",
-                ctx.event().event_type()
-            ),
-        ));
-    }
-    if reply.is_reply() {
-        ctx.reply(reply.content()).await.map(drop)
-    } else {
-        ctx.say(reply.content()).await.map(drop)
+    pub(crate) fn start(&self, ctx: Ctx<S>) -> Option<Run> {
+        Some(Run::new(self.name.clone(), (self.handler)(ctx)?))
     }
 }
 

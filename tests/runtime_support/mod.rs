@@ -14,7 +14,7 @@ use lag_bot::client::RateLimits;
 use lag_bot::events::RoomMessage;
 use lag_bot::metrics::Metrics;
 use lag_bot::transport::Transport;
-use lag_bot::{Ctx, Listener, Robot, RobotHandle};
+use lag_bot::{Ctx, Listener, Robot, RobotBuilder, RobotHandle};
 use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
 use sha2::Sha256;
 use tokio::sync::Semaphore;
@@ -53,13 +53,16 @@ pub async fn world_with(config: SimConfig, transport: lag_sim::Transport) -> Wor
 impl World {
     /// A robot for the demo robot's key, paced like Lag under the sim's time scale.
     pub fn robot(&self, transport: impl Into<Transport>) -> Robot {
+        self.builder(transport).build().expect("robot builds")
+    }
+
+    /// The builder of [`World::robot`], for a robot with state.
+    pub fn builder(&self, transport: impl Into<Transport>) -> RobotBuilder {
         Robot::builder()
             .key(&self.demo.robot.key)
             .base_url(self.sim.base_url())
             .rate_limits(RateLimits::lag().time_scale(self.sim.config().time_scale))
             .transport(transport)
-            .build()
-            .expect("robot builds")
     }
 
     /// Alice posts `content` in `general`.

@@ -296,7 +296,7 @@ fn is_trailing_punctuation(c: char) -> bool {
 }
 
 /// Length in bytes of the prefix of `haystack` equal to `needle` ignoring case, if any.
-fn prefix_len_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
+pub(super) fn prefix_len_ignore_case(haystack: &str, needle: &str) -> Option<usize> {
     let mut hay = haystack.char_indices();
     for expected in needle.chars() {
         let (_, got) = hay.next()?;

@@ -5,14 +5,10 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-
-use super::reply::{IntoReply, Reply};
 use crate::ctx::Ctx;
-use crate::error::Result;
+use crate::reply::{IntoReply, ReplyFuture, boxed};
 
-type HearFn<S> =
-    dyn Fn(Ctx<S>, Captures) -> BoxFuture<'static, Result<Option<Reply>>> + Send + Sync;
+type HearFn<S> = dyn Fn(Ctx<S>, Captures) -> ReplyFuture + Send + Sync;
 
 /// A pattern listener: runs its handler for every room message whose text matches a regular
 /// expression (the [`regex`](https://docs.rs/regex) crate's syntax), with the captures.
@@ -56,10 +52,7 @@ impl<S: Send + Sync + 'static> Hear<S> {
         Self {
             label: pattern.clone(),
             pattern,
-            handler: Arc::new(move |ctx, captures| {
-                let future = handler(ctx, captures);
-                Box::pin(async move { future.await.into_reply() })
-            }),
+            handler: Arc::new(move |ctx, captures| boxed(handler(ctx, captures))),
         }
     }
 
@@ -79,11 +72,7 @@ impl<S> Hear<S> {
         &self.label
     }
 
-    pub(crate) fn run(
-        &self,
-        ctx: Ctx<S>,
-        captures: Captures,
-    ) -> BoxFuture<'static, Result<Option<Reply>>> {
+    pub(crate) fn run(&self, ctx: Ctx<S>, captures: Captures) -> ReplyFuture {
         (self.handler)(ctx, captures)
     }
 }

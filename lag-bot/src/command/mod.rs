@@ -42,9 +42,11 @@ mod cooldown;
 mod error;
 mod from_arg;
 mod hear;
+mod help;
+pub(crate) mod lookup;
 mod options;
-mod reply;
-pub(crate) mod router;
+mod run;
+mod texts;
 mod usage;
 
 use std::fmt;
@@ -56,6 +58,7 @@ use futures_util::future::BoxFuture;
 use crate::ctx::Ctx;
 use crate::error::{BoxError, Result};
 use crate::model::ServerRole;
+use crate::reply::{IntoReply, ReplyFuture, into_error};
 
 pub use args::{Args, Checkpoint, Token};
 pub use cooldown::{Cooldown, CooldownScope};
@@ -63,11 +66,8 @@ pub use error::{ArgError, ArgErrorKind};
 pub use from_arg::{ArgKind, FromArg, MemberMention, Parsed, Quoted, Rest};
 pub use hear::{Captures, Hear};
 pub use options::CommandOptions;
-pub use reply::{IntoReply, Reply};
+pub use texts::{English, HelpEntry, Texts, format_duration};
 pub use usage::Param;
-
-/// What running a handler produces: the reply to send, if any.
-pub(crate) type ReplyFuture = BoxFuture<'static, Result<Option<Reply>>>;
 
 type Invoke<S> = dyn Fn(Ctx<S>, &mut Args<'_>, &[Param]) -> std::result::Result<ReplyFuture, ArgError>
     + Send
@@ -312,6 +312,11 @@ impl<S> Command<S> {
     pub(crate) fn label(&self) -> &str {
         &self.label
     }
+
+    /// The trigger's and the aliases' names, without prefixes.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name()).chain(self.aliases.iter().map(|a| trigger_name(a)))
+    }
 }
 
 impl<S> Clone for Command<S> {
@@ -396,7 +401,7 @@ impl CheckOutcome for bool {
 
 impl<E: Into<BoxError>> CheckOutcome for std::result::Result<bool, E> {
     fn into_allowed(self) -> Result<bool> {
-        self.map_err(reply::into_error)
+        self.map_err(into_error)
     }
 }
 
@@ -407,7 +412,7 @@ impl<E: Into<BoxError>> CheckOutcome for std::result::Result<bool, E> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot handle a command",
     label = "expected an async fn or closure taking `Ctx<S>` and up to eight `FromArg` arguments",
-    note = "every argument type must implement `lag_bot::command::FromArg`, and the future's output `lag_bot::command::IntoReply`"
+    note = "every argument type must implement `lag_bot::command::FromArg`, and the future's output `lag_bot::IntoReply`"
 )]
 pub trait CommandHandler<S, T>: Send + Sync + 'static {
     /// The parameters after the context, unnamed.
@@ -423,7 +428,7 @@ pub trait CommandHandler<S, T>: Send + Sync + 'static {
         ctx: Ctx<S>,
         args: &mut Args<'_>,
         params: &[Param],
-    ) -> std::result::Result<BoxFuture<'static, Result<Option<Reply>>>, ArgError>;
+    ) -> std::result::Result<ReplyFuture, ArgError>;
 }
 
 macro_rules! command_handler {
@@ -451,14 +456,13 @@ macro_rules! command_handler {
                 ctx: Ctx<S>,
                 args: &mut Args<'_>,
                 params: &[Param],
-            ) -> std::result::Result<BoxFuture<'static, Result<Option<Reply>>>, ArgError> {
+            ) -> std::result::Result<ReplyFuture, ArgError> {
                 let mut names = params.iter().map(Param::name);
                 $(
                     let $arg = parse_param::<$arg>(args, names.next().unwrap_or("argument"))?;
                 )*
                 args.finish()?;
-                let future = (self)(ctx, $($arg,)*);
-                Ok(Box::pin(async move { future.await.into_reply() }))
+                Ok(crate::reply::boxed((self)(ctx, $($arg,)*)))
             }
         }
     };
@@ -473,3 +477,28 @@ command_handler!(A1, A2, A3, A4, A5);
 command_handler!(A1, A2, A3, A4, A5, A6);
 command_handler!(A1, A2, A3, A4, A5, A6, A7);
 command_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Commands the module's tests share.
+
+    use super::Command;
+    use crate::ctx::Ctx;
+
+    pub(crate) fn roll() -> Command {
+        Command::new("!roll", |_ctx: Ctx, sides: Option<u32>| async move {
+            format!("rolled d{}", sides.unwrap_or(6))
+        })
+        .params(["sides"])
+        .alias("!dice")
+        .help("Rolls a die.\nSix sides unless told.")
+    }
+
+    pub(crate) fn ping() -> Command {
+        Command::new("!ping", |_ctx: Ctx| async { "pong" }).help("Replies with pong.")
+    }
+
+    pub(crate) fn secret() -> Command {
+        Command::new("!secret", |_ctx: Ctx| async { "shh" }).hidden()
+    }
+}

@@ -1,11 +1,14 @@
 //! Robot-wide command behaviour.
 
-use crate::error::{Error, ErrorKind, Result};
+use std::sync::Arc;
+
+use super::texts::{English, Texts};
+use crate::error::{Error, Result};
 
 /// How a robot recognises and answers commands, for all its commands at once.
 ///
 /// Defaults: prefix `!`, case-insensitive triggers, `@Robot cmd` addressing on, the built-in
-/// `!help` on, "did you mean" suggestions on.
+/// `!help` on, "did you mean" suggestions on, English [texts](Self::texts).
 ///
 /// ```
 /// use lag_bot::command::CommandOptions;
@@ -16,13 +19,14 @@ use crate::error::{Error, ErrorKind, Result};
 ///     .suggestions(false);
 /// assert_eq!(options.prefix_list(), ["!", "?"]);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CommandOptions {
     prefixes: Vec<String>,
     case_insensitive: bool,
     mention_addressing: bool,
     help: bool,
     suggestions: bool,
+    texts: Arc<dyn Texts>,
 }
 
 impl Default for CommandOptions {
@@ -33,6 +37,7 @@ impl Default for CommandOptions {
             mention_addressing: true,
             help: true,
             suggestions: true,
+            texts: Arc::new(English),
         }
     }
 }
@@ -87,6 +92,22 @@ impl CommandOptions {
         self
     }
 
+    /// Replaces the words the framework posts itself (usage errors, unknown commands, refused
+    /// checks, cooldowns, help), e.g. to answer in another language. See [`Texts`].
+    pub fn texts(mut self, texts: impl Texts) -> Self {
+        self.texts = Arc::new(texts);
+        self
+    }
+
+    /// The texts in use.
+    pub fn text_set(&self) -> &dyn Texts {
+        &*self.texts
+    }
+
+    pub(crate) fn texts_arc(&self) -> Arc<dyn Texts> {
+        Arc::clone(&self.texts)
+    }
+
     /// The recognised prefixes; the first is shown in help.
     pub fn prefix_list(&self) -> &[String] {
         &self.prefixes
@@ -119,20 +140,25 @@ impl CommandOptions {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.prefixes.is_empty() {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "commands need at least one prefix",
-            ));
+            return Err(Error::config("commands need at least one prefix"));
         }
         for prefix in &self.prefixes {
             if prefix.is_empty() || prefix.chars().any(char::is_whitespace) {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    format!("command prefix {prefix:?} must be non-empty and contain no spaces"),
-                ));
+                return Err(Error::config(format!(
+                    "command prefix {prefix:?} must be non-empty and contain no spaces"
+                )));
             }
         }
         Ok(())
+    }
+
+    /// The lookup key of a command name: lowercased unless triggers are case-sensitive.
+    pub(crate) fn key_for(&self, name: &str) -> String {
+        if self.case_insensitive {
+            name.to_lowercase()
+        } else {
+            name.to_owned()
+        }
     }
 
     /// Prefixes longest first, so `!!` wins over `!`.

@@ -3,41 +3,45 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use crate::transport::{PollConfig, SseConfig, Transport, WebhookConfig, WebhookSecret};
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// The settings `Robot::from_env` reads.
 #[derive(Debug)]
 pub(crate) struct EnvSettings {
-    pub(crate) key: String,
+    /// `None` only when the key was not asked for (the builder has one).
+    pub(crate) key: Option<String>,
     pub(crate) base_url: Option<String>,
     pub(crate) transport: Transport,
     pub(crate) metrics_listen: Option<SocketAddr>,
 }
 
-fn config(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::Config, message)
-}
-
 fn address(var: &str, value: &str) -> Result<SocketAddr> {
     value
         .to_socket_addrs()
-        .map_err(|err| config(format!("{var}={value:?} is not a host:port address: {err}")))?
+        .map_err(|err| Error::config(format!("{var}={value:?} is not a host:port address: {err}")))?
         .next()
-        .ok_or_else(|| config(format!("{var}={value:?} resolves to no address")))
+        .ok_or_else(|| Error::config(format!("{var}={value:?} resolves to no address")))
 }
 
-/// Reads the settings through `var`, which returns a variable's value when it is set.
+/// Reads the settings through `var`, which returns a variable's value when it is set;
+/// `LAG_ROBOT_API_KEY` must be set when `need_key`.
 ///
 /// `LAG_TRANSPORT` defaults to `webhook` when `LAG_WEBHOOK_SECRET` is set, else to `sse`.
-pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<EnvSettings> {
+pub(crate) fn from_vars(
+    var: impl Fn(&str) -> Option<String>,
+    need_key: bool,
+) -> Result<EnvSettings> {
     let get = |name: &str| {
         var(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     };
-    let key = get("LAG_ROBOT_API_KEY").ok_or_else(|| {
-        config("LAG_ROBOT_API_KEY is not set (the robot's API key, `lag_robot_...`)")
-    })?;
+    let key = get("LAG_ROBOT_API_KEY");
+    if need_key && key.is_none() {
+        return Err(Error::config(
+            "LAG_ROBOT_API_KEY is not set (the robot's API key, `lag_robot_...`)",
+        ));
+    }
     let base_url = get("LAG_API_BASE");
     let secrets = get("LAG_WEBHOOK_SECRET");
     let transport_name = get("LAG_TRANSPORT").map(|t| t.to_ascii_lowercase());
@@ -48,7 +52,7 @@ pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<EnvSetti
     let transport = match transport_name {
         "webhook" => {
             let secrets = secrets.ok_or_else(|| {
-                config("LAG_TRANSPORT=webhook needs LAG_WEBHOOK_SECRET (one or more `whsec_...`, comma-separated)")
+                Error::config("LAG_TRANSPORT=webhook needs LAG_WEBHOOK_SECRET (one or more `whsec_...`, comma-separated)")
             })?;
             let mut webhook = WebhookConfig::new(WebhookSecret::parse_list(&secrets)?);
             if let Some(listen) = get("LAG_LISTEN") {
@@ -59,7 +63,7 @@ pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<EnvSetti
         "sse" => Transport::Sse(SseConfig::new()),
         "poll" | "longpoll" | "long-poll" | "long_poll" => Transport::Poll(PollConfig::new()),
         other => {
-            return Err(config(format!(
+            return Err(Error::config(format!(
                 "LAG_TRANSPORT={other:?} is not a transport (use webhook, sse or poll)"
             )));
         }
@@ -80,13 +84,14 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::ErrorKind;
 
     fn read(vars: &[(&str, &str)]) -> Result<EnvSettings> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        from_vars(|name| vars.get(name).cloned())
+        from_vars(|name| vars.get(name).cloned(), true)
     }
 
     #[test]
@@ -106,7 +111,7 @@ mod tests {
             ("LAG_LISTEN", "0.0.0.0:8080"),
         ])
         .unwrap();
-        assert_eq!(settings.key, "lag_robot_abcd1234_secret");
+        assert_eq!(settings.key.as_deref(), Some("lag_robot_abcd1234_secret"));
         assert_eq!(settings.base_url.as_deref(), Some("http://127.0.0.1:4000"));
         let Transport::Webhook(webhook) = settings.transport else {
             panic!("expected a webhook transport");

@@ -15,14 +15,16 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
 use super::error_hook::{ErrorContext, ErrorHook};
-use super::lanes::Lanes;
+use super::handlers::Handlers;
+use super::ignore::ignore_reason;
+use super::lanes::{Lanes, lane_key};
 use crate::client::Client;
 use crate::ctx::Ctx;
 use crate::events::Envelope;
 use crate::metrics::Metrics;
 use crate::model::RobotInfo;
-use crate::router::{self, Router, Run};
-use crate::transport::{Admission, DedupStore, Delivery, Intake, Offer};
+use crate::reply::Run;
+use crate::transport::{Admission, Claim, Dedup, Delivery, Intake, Offer, OnStoreError};
 use crate::{Error, ErrorKind};
 
 /// What every handler run needs, shared by all of them.
@@ -30,7 +32,7 @@ pub(crate) struct Shared<S> {
     pub(crate) state: Arc<S>,
     pub(crate) client: Client,
     pub(crate) me: Arc<RobotInfo>,
-    pub(crate) router: Router<S>,
+    pub(crate) handlers: Handlers<S>,
     pub(crate) error_hook: ErrorHook<S>,
     pub(crate) allow_robots: bool,
     pub(crate) handler_permits: Arc<Semaphore>,
@@ -48,7 +50,7 @@ struct Job {
 /// a slot from acceptance until its handlers finished, so "full" and "drained" are exact.
 pub(crate) struct Dispatcher<S> {
     shared: Arc<Shared<S>>,
-    dedup: Arc<dyn DedupStore>,
+    dedup: Dedup,
     slots: Arc<Semaphore>,
     capacity: u32,
     closed: CancellationToken,
@@ -57,7 +59,7 @@ pub(crate) struct Dispatcher<S> {
 }
 
 impl<S: Send + Sync + 'static> Dispatcher<S> {
-    pub(crate) fn new(shared: Shared<S>, dedup: Arc<dyn DedupStore>, capacity: u32) -> Self {
+    pub(crate) fn new(shared: Shared<S>, dedup: Dedup, capacity: u32) -> Self {
         let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS as u32);
         let shared = Arc::new(shared);
         let tracker = TaskTracker::new();
@@ -93,14 +95,6 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         self.tracker.close();
         self.tracker.wait().await;
     }
-
-    async fn release(&self, keys: &[String]) {
-        for key in keys {
-            if let Err(err) = self.dedup.release(key).await {
-                tracing::warn!(error = %err, key, "could not release a dedup claim");
-            }
-        }
-    }
 }
 
 impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
@@ -127,29 +121,14 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             if admission == Admission::Now && self.closed.is_cancelled() {
                 return Offer::Closed;
             }
-            let keys = router::dedup_keys(&delivery.envelope);
-            let mut claimed = Vec::with_capacity(keys.len());
-            for key in keys {
-                match self.dedup.claim(&key).await {
-                    Ok(true) => claimed.push(key),
-                    Ok(false) => {
-                        tracing::debug!(
-                            key,
-                            transport = delivery.transport,
-                            "duplicate delivery dropped"
-                        );
-                        return Offer::Duplicate;
-                    }
-                    // The event was already taken from Lag and cannot come back: running it
-                    // unrecorded beats losing it.
-                    Err(err) if admission == Admission::Wait => {
-                        tracing::warn!(error = %err, key, "dedup store failed; running the event unrecorded");
-                    }
-                    Err(err) => {
-                        self.release(&claimed).await;
-                        return Offer::Failed(err);
-                    }
-                }
+            let on_error = match admission {
+                Admission::Now => OnStoreError::Refuse,
+                Admission::Wait => OnStoreError::RunAnyway,
+            };
+            match self.dedup.claim(&delivery.envelope, on_error).await {
+                Claim::Fresh => {}
+                Claim::Duplicate => return Offer::Duplicate,
+                Claim::Failed(err) => return Offer::Failed(err),
             }
             let (done, receiver) = if want_done {
                 let (tx, rx) = oneshot::channel();
@@ -158,7 +137,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                 (None, None)
             };
             self.shared.metrics.queue_depth().inc();
-            let lane = router::lane_key(delivery.envelope.event());
+            let lane = lane_key(delivery.envelope.event());
             self.lanes.push(
                 Some(lane),
                 Job {
@@ -190,9 +169,7 @@ impl<S: Send + Sync + 'static> Shared<S> {
             transport,
         );
         async {
-            if let Some(reason) =
-                router::ignore_reason(envelope.event(), &self.me.id, self.allow_robots)
-            {
+            if let Some(reason) = ignore_reason(envelope.event(), &self.me.id, self.allow_robots) {
                 tracing::debug!(?reason, "event ignored");
                 return;
             }
@@ -202,7 +179,8 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 Arc::clone(&self.me),
                 Arc::clone(&envelope),
             );
-            let runs = match std::panic::catch_unwind(AssertUnwindSafe(|| self.router.runs(&ctx))) {
+            let runs = match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx)))
+            {
                 Ok(runs) => runs,
                 Err(panic) => {
                     let error = Error::new(
@@ -232,7 +210,7 @@ impl<S: Send + Sync + 'static> Shared<S> {
     }
 
     async fn run(&self, ctx: &Ctx<S>, run: Run) {
-        let Run { name, future } = run;
+        let name = run.name.clone();
         let span = tracing::info_span!("handler", handler = %name);
         async {
             let Ok(_permit) = self.handler_permits.acquire().await else {
@@ -240,7 +218,7 @@ impl<S: Send + Sync + 'static> Shared<S> {
             };
             self.metrics.handlers_running().inc();
             let started = Instant::now();
-            let outcome = AssertUnwindSafe(future).catch_unwind().await;
+            let outcome = AssertUnwindSafe(run.finish(ctx)).catch_unwind().await;
             self.metrics.handlers_running().dec();
             self.metrics.handler_finished(&name, started.elapsed());
             let (error, panicked) = match outcome {

@@ -1,8 +1,8 @@
 //! How events reach a robot: a signed webhook receiver, an SSE consumer or a long-poll consumer.
 //!
 //! All three produce the same thing, a delivery (an id and a decoded event), and feed the one
-//! dispatcher of the robot; verification, deduplication and acknowledgement are settled here so
-//! that handlers see each event once.
+//! dispatcher of the robot. Verification, acknowledgement and deduplication (the ids, the store
+//! and the claim, in `dedup`) are settled here, so that handlers see each event once.
 
 mod backoff;
 mod dedup;
@@ -19,6 +19,7 @@ use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
 use crate::{Error, ErrorKind, Result};
 
+pub(crate) use dedup::{Claim, Dedup, OnStoreError};
 pub use dedup::{DedupStore, MemoryDedup};
 pub use poll::PollConfig;
 pub use signature::WebhookSecret;

@@ -1,4 +1,7 @@
-//! Remembering which deliveries already arrived, so a redelivered event runs once.
+//! Remembering which deliveries already arrived, so a redelivered event runs once: the ids a
+//! delivery is known by, the store that remembers them, and the claim the dispatcher makes.
+
+mod claim;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -7,6 +10,8 @@ use std::sync::Mutex;
 use futures_util::future::BoxFuture;
 
 use crate::Result;
+
+pub(crate) use claim::{Claim, Dedup, OnStoreError};
 
 /// Where a robot remembers the ids of the deliveries it has accepted.
 ///

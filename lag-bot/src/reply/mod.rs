@@ -1,8 +1,22 @@
-//! What a handler returns: nothing, text, a [`Reply`], or a `Result` of those.
+//! The one path from a handler's return value to messages in a room, for every kind of
+//! handler: commands, pattern listeners and event listeners.
+//!
+//! A handler returns nothing, text, a [`Reply`], or a `Result` of those ([`IntoReply`]). The
+//! robot turns that into messages the same way whoever returned it: text longer than one Lag
+//! message (2000 characters) is cut into several, in order, at line breaks or spaces; a
+//! [`Reply::reply`] threads its first part under the triggering message; [`Reply::in_room`]
+//! posts elsewhere; and an `Err` goes to the robot's error hook with the handler's name.
+
+mod send;
 
 use std::borrow::Cow;
 
+use futures_util::future::BoxFuture;
+
+use crate::ctx::Ctx;
 use crate::error::{BoxError, Error, Result};
+
+pub(crate) use send::send;
 
 /// A message a handler sends back, built from its return value.
 ///
@@ -11,7 +25,7 @@ use crate::error::{BoxError, Error, Result};
 /// in another room. Text longer than one Lag message (2000 characters) is sent as several.
 ///
 /// ```
-/// use lag_bot::command::Reply;
+/// use lag_bot::Reply;
 ///
 /// let reply = Reply::reply("rolled a 4");
 /// assert_eq!(reply.content(), "rolled a 4");
@@ -131,6 +145,47 @@ where
 {
     fn into_reply(self) -> Result<Option<Reply>> {
         self.map_err(into_error)?.into_reply()
+    }
+}
+
+/// What a started handler produces: the reply to send, if any.
+pub(crate) type ReplyFuture = BoxFuture<'static, Result<Option<Reply>>>;
+
+/// Boxes a handler's future, turning what it returns into the reply to send.
+pub(crate) fn boxed<Fut>(future: Fut) -> ReplyFuture
+where
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: IntoReply,
+{
+    Box::pin(async move { future.await.into_reply() })
+}
+
+/// One handler started for an event: its name (for logs, metrics and the error hook) and the
+/// future that yields its reply.
+pub(crate) struct Run {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) future: ReplyFuture,
+}
+
+impl Run {
+    pub(crate) fn new(name: impl Into<Cow<'static, str>>, future: ReplyFuture) -> Self {
+        Self {
+            name: name.into(),
+            future,
+        }
+    }
+
+    /// A run that only answers with `reply` (a usage error, a suggestion).
+    pub(crate) fn answer(name: impl Into<Cow<'static, str>>, reply: Reply) -> Self {
+        Self::new(name, Box::pin(async move { Ok(Some(reply)) }))
+    }
+
+    /// Runs the handler to the end and sends what it returned.
+    pub(crate) async fn finish<S>(self, ctx: &Ctx<S>) -> Result<()> {
+        match self.future.await? {
+            Some(reply) => send(ctx, reply).await,
+            None => Ok(()),
+        }
     }
 }
 

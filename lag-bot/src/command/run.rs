@@ -1,0 +1,79 @@
+//! Running one command: its checks, then its arguments, then its cooldown, then the handler.
+//! A refusal at any step is a reply worded by the robot's [`Texts`]; the handler never runs.
+
+use std::sync::Arc;
+
+use super::Command;
+use super::args::Args;
+use super::texts::Texts;
+use crate::ctx::Ctx;
+use crate::events::RoomMessage;
+use crate::model::Mention;
+use crate::reply::{IntoReply, Reply, ReplyFuture};
+
+/// One use of a command, as a member typed it.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    /// The trigger as typed, prefix included (`?dice`), for refusals.
+    pub(crate) typed: String,
+    /// The text after the trigger.
+    pub(crate) args: String,
+    /// The usage line with the prefix shown in help, for usage errors.
+    pub(crate) usage: String,
+    sender: String,
+    room: String,
+    mentions: Vec<Mention>,
+}
+
+impl Invocation {
+    pub(crate) fn new(msg: &RoomMessage, typed: String, args: String, usage: String) -> Self {
+        Self {
+            typed,
+            args,
+            usage,
+            sender: msg
+                .sender_id
+                .clone()
+                .or_else(|| msg.robot_id.clone())
+                .unwrap_or_default(),
+            room: msg.room_id.clone(),
+            mentions: msg.mentions.clone(),
+        }
+    }
+}
+
+/// Starts `command` for `call`; the future yields the handler's reply, or the refusal.
+pub(crate) fn execute<S: Send + Sync + 'static>(
+    command: Command<S>,
+    ctx: Ctx<S>,
+    call: Invocation,
+    texts: Arc<dyn Texts>,
+) -> ReplyFuture {
+    Box::pin(async move {
+        for check in &command.checks {
+            if !check(ctx.clone()).await? {
+                let denied = command
+                    .denied
+                    .clone()
+                    .unwrap_or_else(|| texts.denied(&call.typed));
+                return Reply::say(denied).into_reply();
+            }
+        }
+        let started = {
+            let mut parsed = Args::with_mentions(&call.args, call.mentions);
+            (command.invoke)(ctx, &mut parsed, &command.params)
+        };
+        let running = match started {
+            Ok(running) => running,
+            Err(error) => return Ok(Some(Reply::say(texts.usage_error(&error, &call.usage)))),
+        };
+        if let Some(cooldown) = &command.cooldown
+            && let Err(remaining) = cooldown.try_start(&call.sender, &call.room)
+        {
+            return Ok(cooldown
+                .refusal(&call.typed, remaining, &*texts)
+                .map(Reply::say));
+        }
+        running.await
+    })
+}

@@ -1,0 +1,221 @@
+//! Building a robot: its connection to Lag and, first of all, its state type.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{Robot, config};
+use crate::client::{Client, RateLimits};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::transport::{self, Transport};
+
+/// Sets up a robot before it has handlers: its state, its key, API base and transport.
+/// Made by [`Robot::builder`].
+///
+/// The state comes first: [`state`](Self::state) fixes the type every handler's
+/// [`Ctx`](crate::Ctx) carries, so a handler written for another state is a compile error
+/// when it is added, not a surprise at run time. A robot without state skips it.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use lag_bot::{Ctx, Listener, Robot, events::MemberJoin};
+/// use lag_bot::transport::SseConfig;
+///
+/// #[derive(Default)]
+/// struct Stats { joins: AtomicU64 }
+///
+/// let robot = Robot::builder()
+///     .state(Stats::default())
+///     .key("lag_robot_abcd1234_secret")
+///     .base_url("http://127.0.0.1:4000")
+///     .transport(SseConfig::new())
+///     .build()?
+///     .on(Listener::new(|ctx: Ctx<Stats>, _join: MemberJoin| async move {
+///         ctx.state().joins.fetch_add(1, Ordering::Relaxed);
+///     }));
+/// # let _ = robot;
+/// # Ok::<(), lag_bot::Error>(())
+/// ```
+///
+/// In a program configured by `LAG_*` variables, end with
+/// [`build_from_env`](Self::build_from_env) instead of `build`.
+pub struct RobotBuilder<S = ()> {
+    state: Arc<S>,
+    key: Option<String>,
+    base_url: Option<String>,
+    transport: Option<Transport>,
+    client: Option<Client>,
+    rate_limits: Option<RateLimits>,
+    metrics: Option<Metrics>,
+    metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for RobotBuilder<()> {
+    fn default() -> Self {
+        Self {
+            state: Arc::new(()),
+            key: None,
+            base_url: None,
+            transport: None,
+            client: None,
+            rate_limits: None,
+            metrics: None,
+            metrics_listen: None,
+        }
+    }
+}
+
+impl RobotBuilder<()> {
+    /// Sets the state every handler reaches with `ctx.state()`, and with it the state type
+    /// handlers are written for (`Ctx<T>`). It is shared, not cloned, between handlers: put
+    /// interior mutability (a `Mutex`, an atomic) inside where handlers need to write.
+    pub fn state<T: Send + Sync + 'static>(self, state: T) -> RobotBuilder<T> {
+        self.with_state(Arc::new(state))
+    }
+
+    /// Like [`state`](Self::state), with state the program keeps a handle on too.
+    pub fn with_state<T: Send + Sync + 'static>(self, state: Arc<T>) -> RobotBuilder<T> {
+        RobotBuilder {
+            state,
+            key: self.key,
+            base_url: self.base_url,
+            transport: self.transport,
+            client: self.client,
+            rate_limits: self.rate_limits,
+            metrics: self.metrics,
+            metrics_listen: self.metrics_listen,
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> RobotBuilder<S> {
+    /// The robot's API key (`lag_robot_...`).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// The API base URL (default Lag's; point it at a local Lag in tests).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How the robot receives events (default SSE).
+    pub fn transport(mut self, transport: impl Into<Transport>) -> Self {
+        self.transport = Some(transport.into());
+        self
+    }
+
+    /// Uses a client built elsewhere (custom timeouts, retry policy, user agent) instead of
+    /// building one from the key and base URL. See [`metrics`](Self::metrics) to keep its
+    /// limiter statistics.
+    pub fn client(mut self, client: Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The limits outgoing calls are paced under (default Lag's). Ignored with [`client`](Self::client).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Some(limits);
+        self
+    }
+
+    /// Records into `metrics` instead of a fresh set. With [`client`](Self::client), build the
+    /// client with the same metrics (`ClientBuilder::metrics`) so limiter waits and 429s show
+    /// up next to the robot's series.
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Builds the robot from what was set, with no handlers yet.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Config`](crate::ErrorKind::Config) when neither a key nor a client was
+    /// given, the key or URL is unusable, or the transport's settings are incomplete (e.g. a
+    /// webhook without secrets).
+    pub fn build(self) -> Result<Robot<S>> {
+        let metrics = self.metrics.unwrap_or_default();
+        let client = match self.client {
+            Some(client) => client,
+            None => {
+                let key = self
+                    .key
+                    .ok_or_else(|| Error::config("the robot needs an API key (or a client)"))?;
+                let mut builder = Client::builder(key).metrics(metrics.clone());
+                if let Some(url) = self.base_url {
+                    builder = builder.base_url(url);
+                }
+                if let Some(limits) = self.rate_limits {
+                    builder = builder.rate_limits(limits);
+                }
+                builder.build()?
+            }
+        };
+        let transport = self
+            .transport
+            .unwrap_or_else(|| Transport::Sse(transport::SseConfig::new()));
+        if let Transport::Webhook(webhook) = &transport {
+            webhook.validate()?;
+        }
+        Ok(Robot::new(
+            client,
+            transport,
+            metrics,
+            self.metrics_listen,
+            self.state,
+        ))
+    }
+
+    /// Builds the robot with the settings of the `LAG_*` environment variables (see
+    /// [`Robot::from_env`]) wherever the builder did not set them.
+    ///
+    /// ```no_run
+    /// use lag_bot::{Ctx, Robot, command};
+    ///
+    /// struct Rooms { welcome: String }
+    ///
+    /// /// Says where newcomers are greeted.
+    /// #[command("!where")]
+    /// async fn where_(ctx: Ctx<Rooms>) -> String {
+    ///     format!("Newcomers are greeted in {}.", ctx.state().welcome)
+    /// }
+    ///
+    /// # async fn run() -> lag_bot::Result<()> {
+    /// Robot::builder()
+    ///     .state(Rooms { welcome: "welcome".into() })
+    ///     .build_from_env()?
+    ///     .command(where_())
+    ///     .run()
+    ///     .await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Robot::from_env`] and [`build`](Self::build).
+    pub fn build_from_env(mut self) -> Result<Robot<S>> {
+        let need_key = self.key.is_none() && self.client.is_none();
+        let env = config::from_vars(|name| std::env::var(name).ok(), need_key)?;
+        self.key = self.key.or(env.key);
+        self.base_url = self.base_url.or(env.base_url);
+        self.transport = self.transport.or(Some(env.transport));
+        self.metrics_listen = self.metrics_listen.or(env.metrics_listen);
+        self.build()
+    }
+}
+
+impl<S> fmt::Debug for RobotBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RobotBuilder")
+            .field("state", &std::any::type_name::<S>())
+            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("base_url", &self.base_url)
+            .field("transport", &self.transport)
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,64 @@
+//! The robot's handler table: which of its listeners, commands and pattern listeners an event
+//! starts.
+
+use crate::Result;
+use crate::command::lookup::CommandIndex;
+use crate::command::{Command, CommandOptions, Hear};
+use crate::ctx::Ctx;
+use crate::events::Event;
+use crate::listener::Listener;
+use crate::reply::Run;
+
+/// Every handler of a robot, ready to match events; built once when the robot starts.
+pub(crate) struct Handlers<S> {
+    listeners: Vec<Listener<S>>,
+    commands: Option<CommandIndex<S>>,
+}
+
+impl<S: Send + Sync + 'static> Handlers<S> {
+    /// Indexes the commands and pattern listeners (see [`CommandIndex::new`] for the errors).
+    pub(crate) fn new(
+        listeners: Vec<Listener<S>>,
+        commands: Vec<Command<S>>,
+        hears: Vec<Hear<S>>,
+        options: CommandOptions,
+    ) -> Result<Self> {
+        let commands = if commands.is_empty() && hears.is_empty() {
+            None
+        } else {
+            Some(CommandIndex::new(commands, hears, options)?)
+        };
+        Ok(Self {
+            listeners,
+            commands,
+        })
+    }
+
+    /// Starts every handler the event in `ctx` asks for: the listeners of its type in
+    /// registration order, then, for a `room.message`, its command and pattern listeners.
+    /// Commands see `room.message` only, so a mention (which Lag also sends as
+    /// `robot.mentioned`) runs a command once.
+    pub(crate) fn runs(&self, ctx: &Ctx<S>) -> Vec<Run> {
+        let event = ctx.event();
+        let mut runs: Vec<Run> = self
+            .listeners
+            .iter()
+            .filter(|listener| listener.wants(event))
+            .filter_map(|listener| listener.start(ctx.clone()))
+            .collect();
+        if let (Some(commands), Event::RoomMessage(msg)) = (&self.commands, event) {
+            runs.extend(commands.runs(ctx, msg));
+        }
+        runs
+    }
+
+    /// How many handlers of each kind there are: listeners, commands (the built-in help
+    /// included), pattern listeners.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let (commands, hears) = self
+            .commands
+            .as_ref()
+            .map_or((0, 0), |c| (c.command_count(), c.hear_count()));
+        (self.listeners.len(), commands, hears)
+    }
+}

@@ -1,0 +1,247 @@
+//! Starting a robot: asking Lag who it is, indexing its handlers, binding its listeners and
+//! spawning its transport; then supervising it until it stops.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::dispatch::{Dispatcher, Shared};
+use super::handlers::Handlers;
+use super::{Robot, RobotHandle, Shutdown};
+use crate::transport::server::{self, Routes};
+use crate::transport::webhook::Listen;
+use crate::transport::{self, Dedup, Intake, Transport, WebhookService};
+use crate::{Error, ErrorKind, Result};
+
+impl<S: Send + Sync + 'static> Robot<S> {
+    /// Connects and starts receiving events in the background.
+    ///
+    /// It asks Lag who the robot is (so a bad key fails here, not at the first event), checks
+    /// the handlers (two commands claiming one trigger is an error), and binds the webhook
+    /// listener when there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Unauthorized`] for a rejected key, [`ErrorKind::Config`] for conflicting
+    /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, or the
+    /// error of the identity call.
+    pub async fn start(self) -> Result<RobotHandle> {
+        let me = Arc::new(self.client.me().await?);
+        if !me.active {
+            tracing::warn!(
+                robot = me.id,
+                "Lag reports this robot as disabled; it will receive nothing until re-enabled"
+            );
+        }
+        let handlers = Handlers::new(
+            self.listeners,
+            self.commands,
+            self.hears,
+            self.command_options,
+        )?;
+        let (listeners, commands, hears) = handlers.counts();
+        tracing::info!(
+            robot = me.id,
+            name = me.name,
+            transport = self.transport.name(),
+            listeners,
+            commands,
+            hears,
+            "robot starting"
+        );
+        let shared = Shared {
+            state: self.state,
+            client: self.client.clone(),
+            me: Arc::clone(&me),
+            handlers,
+            error_hook: self.error_hook,
+            allow_robots: self.allow_robots,
+            handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
+            metrics: self.metrics.clone(),
+        };
+        let capacity = u32::try_from(self.queue_capacity).unwrap_or(u32::MAX);
+        let dispatcher = Arc::new(Dispatcher::new(shared, Dedup::new(self.dedup), capacity));
+        let intake: Arc<dyn Intake> = dispatcher.clone();
+
+        // Bind every listener before anything runs, so a taken port fails `start` cleanly.
+        let webhook_listener = match &self.transport {
+            Transport::Webhook(config) => match &config.listen {
+                Listen::Addr(addr) => Some(server::bind(*addr).await?),
+                Listen::Bound(cell) => {
+                    let taken = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
+                    let std_listener = taken.ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            "the webhook's bound listener was already used by another robot",
+                        )
+                    })?;
+                    Some(server::adopt(std_listener)?)
+                }
+                Listen::Mounted => None,
+            },
+            Transport::Sse(_) | Transport::Poll(_) => None,
+        };
+        let metrics_listener = match self.metrics_listen {
+            Some(addr) => Some(server::bind(addr).await?),
+            None => None,
+        };
+        let local_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+
+        let stop_consumer = self.shutdown.token().child_token();
+        let stop_server = CancellationToken::new();
+        let last_event_id = Arc::new(Mutex::new(None));
+        let mut webhook = None;
+        let mut servers = Vec::new();
+        let consumer: Option<JoinHandle<Result<()>>> = match self.transport {
+            Transport::Webhook(config) => {
+                let service =
+                    WebhookService::new(&config, Arc::clone(&intake), self.metrics.clone());
+                if let Some(listener) = webhook_listener {
+                    let routes = Routes {
+                        webhook: Some((config.path.clone(), service.clone())),
+                        metrics: config
+                            .metrics_path
+                            .clone()
+                            .map(|p| (p, self.metrics.clone())),
+                    };
+                    tracing::info!(addr = ?local_addr, path = config.path, "webhook receiver listening");
+                    servers.push(tokio::spawn(server::serve(
+                        listener,
+                        routes,
+                        stop_server.clone(),
+                    )));
+                }
+                webhook = Some(service);
+                None
+            }
+            Transport::Sse(config) => Some(tokio::spawn(transport::sse::run(
+                self.client.clone(),
+                config,
+                Arc::clone(&intake),
+                self.metrics.clone(),
+                Arc::clone(&last_event_id),
+                stop_consumer.clone(),
+            ))),
+            Transport::Poll(config) => Some(tokio::spawn(transport::poll::run(
+                self.client.clone(),
+                config,
+                Arc::clone(&intake),
+                self.metrics.clone(),
+                stop_consumer.clone(),
+            ))),
+        };
+        if let Some(listener) = metrics_listener {
+            let routes = Routes {
+                webhook: None,
+                metrics: Some(("/metrics".to_owned(), self.metrics.clone())),
+            };
+            tracing::info!(addr = ?metrics_addr, "metrics listening");
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                routes,
+                stop_server.clone(),
+            )));
+        }
+
+        let shutdown = self.shutdown.clone();
+        let supervisor = tokio::spawn(supervise(
+            shutdown.clone(),
+            consumer,
+            servers,
+            dispatcher,
+            stop_server,
+        ));
+        Ok(RobotHandle {
+            me,
+            client: self.client,
+            metrics: self.metrics,
+            shutdown,
+            local_addr,
+            metrics_addr,
+            webhook,
+            last_event_id,
+            supervisor,
+        })
+    }
+}
+
+async fn supervise<S: Send + Sync + 'static>(
+    shutdown: Shutdown,
+    mut consumer: Option<JoinHandle<Result<()>>>,
+    mut servers: Vec<JoinHandle<Result<()>>>,
+    dispatcher: Arc<Dispatcher<S>>,
+    stop_server: CancellationToken,
+) -> Result<()> {
+    enum Woke {
+        Shutdown,
+        Consumer(Result<()>),
+        Server(Result<()>, usize),
+    }
+    let woke = tokio::select! {
+        () = shutdown.triggered() => Woke::Shutdown,
+        result = async {
+            match consumer.as_mut() {
+                Some(handle) => joined(handle.await),
+                None => std::future::pending().await,
+            }
+        } => Woke::Consumer(result),
+        (result, index) = async {
+            if servers.is_empty() {
+                return std::future::pending().await;
+            }
+            let (result, index, _) = futures_util::future::select_all(servers.iter_mut()).await;
+            (joined(result), index)
+        } => Woke::Server(result, index),
+    };
+    shutdown.trigger();
+    let mut outcome = Ok(());
+    match woke {
+        Woke::Shutdown => {}
+        Woke::Consumer(result) => {
+            consumer = None;
+            outcome = result;
+        }
+        Woke::Server(result, index) => {
+            servers.swap_remove(index);
+            outcome = result.and(Err(Error::new(
+                ErrorKind::Transport,
+                "the HTTP listener stopped unexpectedly",
+            )));
+        }
+    }
+    if let Err(error) = &outcome {
+        tracing::error!(%error, "robot stopping after a failure");
+    }
+    tracing::info!("robot stopping: finishing accepted events");
+    dispatcher.close();
+    if let Some(handle) = consumer {
+        let result = joined(handle.await);
+        if outcome.is_ok() {
+            outcome = result;
+        }
+    }
+    dispatcher.drain().await;
+    stop_server.cancel();
+    for server in servers {
+        let result = joined(server.await);
+        if outcome.is_ok() {
+            outcome = result;
+        }
+    }
+    tracing::info!("robot stopped");
+    outcome
+}
+
+pub(super) fn joined(
+    result: std::result::Result<Result<()>, tokio::task::JoinError>,
+) -> Result<()> {
+    result.unwrap_or_else(|err| {
+        Err(Error::new(
+            ErrorKind::Transport,
+            format!("a robot task failed: {err}"),
+        ))
+    })
+}
