@@ -1,1 +1,6 @@
 //! Examples and end-to-end tests for `lag-bot` live in this package; it exports nothing.
+
+/// The README's code, compiled as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}

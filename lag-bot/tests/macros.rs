@@ -22,6 +22,8 @@ fn macros() {
         "all_errors_at_once",
         "missing_context",
         "too_many_params",
+        "wrong_state",
+        "state_after_build",
     ] {
         cases.compile_fail(format!("tests/ui/{case}.rs"));
     }
