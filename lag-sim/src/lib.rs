@@ -43,6 +43,7 @@ mod error;
 mod http;
 mod limiter;
 mod log;
+mod provision;
 mod server;
 mod shared;
 mod sim;

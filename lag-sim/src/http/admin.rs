@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::{ApiResult, Body, Path, Query};
 use crate::error::Error;
+use crate::provision;
 use crate::shared::Shared;
 use crate::spec::{RobotSpec, RobotUpdate, ServerUpdate, Transport, TransportKind};
 use crate::wire::{EventType, Permission, PollEvent, Role, UserStatus};
@@ -107,7 +108,7 @@ async fn demo(State(shared): State<Arc<Shared>>, body: Body) -> ApiResult<Respon
     if let Some(kind) = body.transport_type {
         spec = spec.transport(Transport::from_parts(kind, body.webhook_url)?);
     }
-    let demo = shared.seed_demo(spec)?;
+    let demo = provision::seed_demo(&shared, spec)?;
     Ok((StatusCode::CREATED, Json(demo)).into_response())
 }
 
@@ -338,7 +339,7 @@ async fn create_robot(
     if let Some(secret) = body.secret {
         spec = spec.secret(secret);
     }
-    let credentials = shared.create_robot(&server_id, spec)?;
+    let credentials = provision::create_robot(&shared, &server_id, spec)?;
     Ok((StatusCode::CREATED, Json(credentials)).into_response())
 }
 
