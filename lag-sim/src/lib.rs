@@ -40,6 +40,7 @@ mod clock;
 mod config;
 mod delivery;
 mod error;
+mod event;
 mod http;
 mod limiter;
 mod log;

@@ -18,14 +18,15 @@ use tokio::sync::{mpsc, watch};
 use crate::clock::{self, Clock};
 use crate::config::SimConfig;
 use crate::error::{Error, Result};
+use crate::event::EventRecord;
 use crate::limiter::Limiter;
 use crate::log::{DeliveryOutcome, DeliveryRecord};
 use crate::spec::{
     RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate, Transport, TransportKind,
 };
 use crate::wire::{
-    EventBody, EventType, Mention, MentionType, Participant, Permission, PollEvent, ReplyTo, Role,
-    Room, RoomMessage, Server, ServerMember, UserStatus,
+    EventBody, EventType, Mention, MentionType, Participant, Permission, ReplyTo, Role, Room,
+    RoomMessage, Server, ServerMember, UserStatus,
 };
 
 /// Lag's limit on active robots per server.
@@ -41,31 +42,6 @@ const MAX_SERVER_NAME_CHARS: usize = 100;
 pub(crate) struct Settings {
     pub(crate) config: SimConfig,
     pub(crate) clock: Clock,
-}
-
-/// One event as queued for robots; shared by every robot that receives it.
-#[derive(Debug)]
-pub(crate) struct EventRecord {
-    pub(crate) seq: u64,
-    pub(crate) id: String,
-    pub(crate) kind: EventType,
-    pub(crate) body: EventBody,
-    /// The canonical JSON, serialized once so every signature covers the same bytes.
-    pub(crate) json: Bytes,
-    pub(crate) created_at: String,
-    pub(crate) queued: Instant,
-}
-
-impl EventRecord {
-    /// The event as one item of a long-poll response.
-    pub(crate) fn poll_item(&self) -> PollEvent {
-        PollEvent {
-            id: self.id.clone(),
-            event_type: self.kind.as_str().to_owned(),
-            payload: self.body.clone(),
-            created_at: self.created_at.clone(),
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -507,18 +483,13 @@ impl World {
             };
             if dropped.seq > robot.handed_out {
                 tracing::warn!(robot = %robot.id, event = %dropped.id, "event expired before delivery");
-                let entry = DeliveryRecord {
-                    event_id: dropped.id.clone(),
-                    event_type: dropped.kind.as_str().to_owned(),
-                    transport: robot.transport.kind(),
-                    attempt: 1,
-                    at: clock::now_iso(),
-                    outcome: DeliveryOutcome::Expired,
-                    status: None,
-                    latency_ms: None,
-                    error: Some("retention exceeded before the robot fetched it".to_owned()),
-                    next_attempt_in_ms: None,
-                };
+                let mut entry = DeliveryRecord::new(
+                    &dropped,
+                    robot.transport.kind(),
+                    1,
+                    DeliveryOutcome::Expired,
+                );
+                entry.error = Some("retention exceeded before the robot fetched it".to_owned());
                 robot.push_log(entry, max_log);
                 robot.handed_out = robot.handed_out.max(dropped.seq);
             }
@@ -543,19 +514,8 @@ impl World {
             } else {
                 DeliveryOutcome::Delivered
             };
-            let waited = now.duration_since(record.queued);
-            let entry = DeliveryRecord {
-                event_id: record.id.clone(),
-                event_type: record.kind.as_str().to_owned(),
-                transport,
-                attempt: 1,
-                at: clock::now_iso(),
-                outcome,
-                status: None,
-                latency_ms: Some(u64::try_from(waited.as_millis()).unwrap_or(u64::MAX)),
-                error: None,
-                next_attempt_in_ms: None,
-            };
+            let mut entry = DeliveryRecord::new(record, transport, 1, outcome);
+            entry.latency_ms = Some(clock::millis(now.duration_since(record.queued)));
             robot.push_log(entry, max_log);
         }
     }
