@@ -62,4 +62,9 @@ impl Shared {
     {
         self.tasks.spawn_on(future, &self.runtime);
     }
+
+    /// Drops every open SSE stream and held long-poll; queued events stay.
+    pub(crate) fn cut_streams(&self) {
+        self.cut.send_modify(|generation| *generation += 1);
+    }
 }

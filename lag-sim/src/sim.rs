@@ -400,7 +400,7 @@ impl Sim {
 
     /// Drops every open SSE stream and long-poll connection (queued events are kept).
     pub fn cut_streams(&self) {
-        self.shared.cut.send_modify(|generation| *generation += 1);
+        self.shared.cut_streams();
     }
 
     /// Simulates a Lag restart: closes the listener and every connection, then listens again on
