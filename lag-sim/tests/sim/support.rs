@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: an HTTP client acting as a robot, an SSE reader, a
 //! webhook receiver and an independent Standard Webhooks verifier.
 
-#![allow(dead_code, missing_docs)]
-
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -30,6 +28,23 @@ pub async fn sim() -> Sim {
 
 pub async fn sim_with(config: SimConfig) -> Sim {
     Sim::start(config).await.expect("sim starts")
+}
+
+/// The default configuration at a time scale (simulated seconds per real second).
+pub fn scaled(time_scale: f64) -> SimConfig {
+    SimConfig {
+        time_scale,
+        ..SimConfig::default()
+    }
+}
+
+/// The default configuration with long-polls held for `millis` instead of Lag's 30 s, so that a
+/// poll of an empty queue comes back soon.
+pub fn short_polls(millis: u64) -> SimConfig {
+    SimConfig {
+        poll_timeout: Duration::from_millis(millis),
+        ..SimConfig::default()
+    }
 }
 
 /// Waits until `count` SSE streams or long-polls are open on `sim`.
@@ -104,20 +119,23 @@ pub struct Api {
 
 impl Api {
     pub fn anonymous(sim: &Sim) -> Self {
+        Self::at(&sim.base_url(), None)
+    }
+
+    pub fn robot(sim: &Sim, key: &str) -> Self {
+        Self::at(&sim.base_url(), Some(key))
+    }
+
+    /// A client for the emulator at `base`, such as one running as a separate program; with a
+    /// key it calls as that robot.
+    pub fn at(base: &str, key: Option<&str>) -> Self {
         Self {
-            base: sim.base_url(),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .timeout(PATIENCE)
                 .build()
                 .expect("client"),
-            auth: None,
-        }
-    }
-
-    pub fn robot(sim: &Sim, key: &str) -> Self {
-        Self {
-            auth: Some(format!("Robot {key}")),
-            ..Self::anonymous(sim)
+            auth: key.map(|key| format!("Robot {key}")),
         }
     }
 

@@ -1,20 +1,10 @@
 //! Events: every type with its canonical data, filtering by permission and subscription,
 //! robots' own actions, and mentions.
 
-mod common;
-
-use std::time::Duration;
-
-use common::{Api, messages_path};
-use lag_sim::{EventType, Permission, RobotSpec, Role, ServerUpdate, Sim, SimConfig, UserStatus};
+use lag_sim::{EventType, Permission, RobotSpec, Role, ServerUpdate, Sim, UserStatus};
 use serde_json::{Value, json};
 
-fn fast() -> SimConfig {
-    SimConfig {
-        poll_timeout: Duration::from_millis(200),
-        ..SimConfig::default()
-    }
-}
+use crate::support::{self, Api, messages_path};
 
 /// Everything queued for a long-poll robot right now: `(type, data)` pairs.
 async fn drain(api: &Api) -> Vec<(String, Value)> {
@@ -40,7 +30,7 @@ fn types(events: &[(String, Value)]) -> Vec<&str> {
 
 #[tokio::test]
 async fn every_event_type_carries_its_canonical_data() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let (alice, bob, carol) = (&demo.alice, &demo.bob, &demo.carol);
@@ -141,7 +131,7 @@ async fn every_event_type_carries_its_canonical_data() {
 
 #[tokio::test]
 async fn events_need_the_matching_permission() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").permissions([Permission::ReadVoice]))
         .unwrap();
@@ -191,7 +181,7 @@ async fn events_need_the_matching_permission() {
 
 #[tokio::test]
 async fn server_updates_need_no_permission() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").permissions([]))
         .unwrap();
@@ -221,7 +211,7 @@ async fn server_updates_need_no_permission() {
 
 #[tokio::test]
 async fn only_subscribed_events_are_delivered() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").subscriptions([EventType::MemberJoin]))
         .unwrap();
@@ -245,7 +235,7 @@ async fn only_subscribed_events_are_delivered() {
 
 #[tokio::test]
 async fn robots_receive_their_own_actions_too() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let path = messages_path(&demo.server_id, &demo.general);
@@ -285,7 +275,7 @@ async fn robots_receive_their_own_actions_too() {
 
 #[tokio::test]
 async fn mentions_match_names_case_insensitively_longest_first() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo_with(RobotSpec::new("Mod")).unwrap();
     let long = sim
         .create_robot(&demo.server_id, RobotSpec::new("Mod Bot"))
@@ -356,7 +346,7 @@ async fn mentions_match_names_case_insensitively_longest_first() {
 
 #[tokio::test]
 async fn a_mention_without_read_messages_arrives_without_content() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").permissions([Permission::SendMessages]))
         .unwrap();
@@ -380,7 +370,7 @@ async fn a_mention_without_read_messages_arrives_without_content() {
 
 #[tokio::test]
 async fn robot_messages_can_mention_and_be_edited_into_mentions() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let sent = api
@@ -403,7 +393,7 @@ async fn robot_messages_can_mention_and_be_edited_into_mentions() {
 
 #[tokio::test]
 async fn member_actions_respect_membership_and_roles() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let other = sim.create_server("Other").unwrap();
     let outsider = sim.add_member(&other, "outsider").unwrap();
@@ -454,7 +444,7 @@ async fn member_actions_respect_membership_and_roles() {
 
 #[tokio::test]
 async fn ownership_moves_with_two_role_events() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     sim.set_role(&demo.server_id, &demo.carol, Role::Owner)
@@ -480,12 +470,12 @@ async fn ownership_moves_with_two_role_events() {
 
 #[tokio::test]
 async fn the_permission_mapping_is_configurable() {
-    let mut config = fast();
+    let mut config = support::short_polls(200);
     config.event_permissions.insert(EventType::VoiceJoin, None);
     config
         .event_permissions
         .insert(EventType::ServerUpdated, Some(Permission::ReadRooms));
-    let sim = common::sim_with(config).await;
+    let sim = support::sim_with(config).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Helper").permissions([]))
         .unwrap();

@@ -1,14 +1,13 @@
 //! Lag's per-robot rate limits: 10 messages per 10 s and 100 requests per 60 s, sliding windows.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Api, messages_path};
-use lag_sim::{RobotSpec, SimConfig};
+use lag_sim::RobotSpec;
 use serde_json::json;
 
-fn retry_after(reply: &common::Reply) -> u64 {
+use crate::support::{self, Api, messages_path};
+
+fn retry_after(reply: &support::Reply) -> u64 {
     reply
         .header("retry-after")
         .expect("429 carries Retry-After")
@@ -18,7 +17,7 @@ fn retry_after(reply: &common::Reply) -> u64 {
 
 #[tokio::test]
 async fn the_eleventh_message_in_ten_seconds_is_429() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let path = messages_path(&demo.server_id, &demo.general);
@@ -62,7 +61,7 @@ async fn the_eleventh_message_in_ten_seconds_is_429() {
 
 #[tokio::test]
 async fn the_hundred_and_first_request_in_a_minute_is_429() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     for n in 0..100 {
@@ -92,11 +91,7 @@ async fn the_hundred_and_first_request_in_a_minute_is_429() {
 #[tokio::test]
 async fn honouring_retry_after_gets_through() {
     // 10x faster: the message window is one real second.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 10.0,
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = support::sim_with(support::scaled(10.0)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let path = messages_path(&demo.server_id, &demo.general);
@@ -122,11 +117,7 @@ async fn honouring_retry_after_gets_through() {
 #[tokio::test]
 async fn rejected_requests_do_not_extend_the_window() {
     // 10x faster: the message window is one real second.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 10.0,
-        ..SimConfig::default()
-    })
-    .await;
+    let sim = support::sim_with(support::scaled(10.0)).await;
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let path = messages_path(&demo.server_id, &demo.general);
