@@ -64,11 +64,9 @@ impl World {
             .robots
             .iter()
             .filter(|id| {
-                self.robots.get(*id).is_some_and(|robot| {
-                    robot.active
-                        && robot.subscriptions.contains(&kind)
-                        && needed.is_none_or(|p| robot.has(p))
-                })
+                self.robots
+                    .get(*id)
+                    .is_some_and(|robot| robot.receives(kind, needed))
             })
             .cloned()
             .collect();
@@ -93,10 +91,7 @@ impl World {
             .get(&EventType::RobotMentioned)
             .copied()
             .flatten();
-        if !robot.active
-            || !robot.subscriptions.contains(&EventType::RobotMentioned)
-            || needed.is_some_and(|p| !robot.has(p))
-        {
+        if !robot.receives(EventType::RobotMentioned, needed) {
             return;
         }
         let mut data = data.clone();

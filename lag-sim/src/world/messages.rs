@@ -76,56 +76,46 @@ impl World {
         self.last_message_ms = created_ms;
         let created_at = clock::format_millis(created_ms);
         let id = self.new_id("msg");
-        let message = match author {
+        let mut message = RoomMessage {
+            id,
+            room_id: room_id.to_owned(),
+            user_id: None,
+            username: String::new(),
+            display_name: None,
+            avatar_url: None,
+            content: content.to_owned(),
+            created_at,
+            edited_at: None,
+            robot_id: None,
+            robot_name: None,
+            robot_avatar_url: None,
+            is_bot: false,
+            guest_id: None,
+            guest_display_name: None,
+            is_guest: false,
+            reply_to: reply,
+            mentions,
+            image: None,
+        };
+        match author {
             Author::User(user_id) => {
                 let user = self.user(user_id)?;
-                RoomMessage {
-                    id,
-                    room_id: room_id.to_owned(),
-                    user_id: Some(user.id.clone()),
-                    username: user.username.clone(),
-                    display_name: user.display_name.clone(),
-                    avatar_url: user.avatar_url.clone(),
-                    content: content.to_owned(),
-                    created_at,
-                    edited_at: None,
-                    robot_id: None,
-                    robot_name: None,
-                    robot_avatar_url: None,
-                    is_bot: false,
-                    guest_id: None,
-                    guest_display_name: None,
-                    is_guest: false,
-                    reply_to: reply,
-                    mentions,
-                    image: None,
-                }
+                message.user_id = Some(user.id.clone());
+                message.username = user.username.clone();
+                message.display_name = user.display_name.clone();
+                message.avatar_url = user.avatar_url.clone();
             }
             Author::Robot(robot_id) => {
                 let robot = self.robot(robot_id)?;
-                RoomMessage {
-                    id,
-                    room_id: room_id.to_owned(),
-                    user_id: None,
-                    username: robot.name.clone(),
-                    display_name: Some(robot.name.clone()),
-                    avatar_url: robot.avatar_url.clone(),
-                    content: content.to_owned(),
-                    created_at,
-                    edited_at: None,
-                    robot_id: Some(robot.id.clone()),
-                    robot_name: Some(robot.name.clone()),
-                    robot_avatar_url: robot.avatar_url.clone(),
-                    is_bot: true,
-                    guest_id: None,
-                    guest_display_name: None,
-                    is_guest: false,
-                    reply_to: reply,
-                    mentions,
-                    image: None,
-                }
+                message.username = robot.name.clone();
+                message.display_name = Some(robot.name.clone());
+                message.avatar_url = robot.avatar_url.clone();
+                message.robot_id = Some(robot.id.clone());
+                message.robot_name = Some(robot.name.clone());
+                message.robot_avatar_url = robot.avatar_url.clone();
+                message.is_bot = true;
             }
-        };
+        }
         if let Some(room) = self.rooms.get_mut(room_id) {
             room.messages.push(StoredMessage {
                 message: message.clone(),

@@ -136,6 +136,11 @@ impl RobotState {
         self.permissions.contains(&permission)
     }
 
+    /// Whether this robot gets events of `kind` that need the `needed` permission.
+    fn receives(&self, kind: EventType, needed: Option<Permission>) -> bool {
+        self.active && self.subscriptions.contains(&kind) && needed.is_none_or(|p| self.has(p))
+    }
+
     /// The webhook URL and current signing keys, if this robot should receive webhooks now.
     pub(crate) fn webhook_target(&self, now: Instant) -> Option<(String, Vec<Vec<u8>>)> {
         match &self.transport {
