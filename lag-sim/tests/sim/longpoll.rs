@@ -9,9 +9,8 @@ use crate::support::{self, Api};
 
 #[tokio::test]
 async fn an_idle_poll_returns_an_empty_array_after_the_hold() {
-    let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, _demo, api) =
+        support::demo_with(support::short_polls(300), RobotSpec::new("Helper")).await;
     let reply = api.get("/robots/@me/events/poll").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text, "[]");
@@ -22,9 +21,8 @@ async fn an_idle_poll_returns_an_empty_array_after_the_hold() {
 #[tokio::test]
 async fn the_hold_follows_the_time_scale() {
     // 30 s of simulated hold at 100x is 300 ms of real time.
-    let sim = support::sim_with(support::scaled(100.0)).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, _demo, api) =
+        support::demo_with(support::scaled(100.0), RobotSpec::new("Helper")).await;
     let reply = tokio::time::timeout(support::PATIENCE, api.get("/robots/@me/events/poll"))
         .await
         .expect("a scaled hold ends long before the real 30 s");
@@ -118,9 +116,8 @@ async fn batches_hold_at_most_one_hundred_events() {
 
 #[tokio::test]
 async fn concurrent_polls_split_events_without_duplicates() {
-    let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(300), RobotSpec::new("Helper")).await;
     let polls: Vec<_> = (0..3)
         .map(|_| {
             let api = api.clone();
@@ -176,11 +173,11 @@ async fn the_delivery_log_records_each_handout() {
 
 #[tokio::test]
 async fn polling_a_robot_of_another_transport_is_409() {
-    let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Streamer").transport(Transport::Sse))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(300),
+        RobotSpec::new("Streamer").transport(Transport::Sse),
+    )
+    .await;
     api.get("/robots/@me/events/poll").await.assert_error(409);
 
     // Switching the robot to long-poll hands over what was queued meanwhile.
@@ -196,9 +193,7 @@ async fn polling_a_robot_of_another_transport_is_409() {
 
 #[tokio::test]
 async fn a_cut_poll_loses_nothing() {
-    let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let held = tokio::spawn({
         let api = api.clone();
         async move {

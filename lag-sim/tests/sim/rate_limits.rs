@@ -17,9 +17,7 @@ fn retry_after(reply: &support::Reply) -> u64 {
 
 #[tokio::test]
 async fn the_eleventh_message_in_ten_seconds_is_429() {
-    let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for n in 0..10 {
         let reply = api.post(&path, &json!({"content": format!("n{n}")})).await;
@@ -61,9 +59,7 @@ async fn the_eleventh_message_in_ten_seconds_is_429() {
 
 #[tokio::test]
 async fn the_hundred_and_first_request_in_a_minute_is_429() {
-    let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     for n in 0..100 {
         let reply = api.get("/robots/@me/info").await;
         assert_eq!(reply.status, 200, "request {n}");
@@ -91,9 +87,8 @@ async fn the_hundred_and_first_request_in_a_minute_is_429() {
 #[tokio::test]
 async fn honouring_retry_after_gets_through() {
     // 10x faster: the message window is one real second.
-    let sim = support::sim_with(support::scaled(10.0)).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::scaled(10.0), RobotSpec::new("Helper")).await;
     let path = messages_path(&demo.server_id, &demo.general);
     for round in 0..2 {
         let body = json!({"content": "tick"});
@@ -117,9 +112,8 @@ async fn honouring_retry_after_gets_through() {
 #[tokio::test]
 async fn rejected_requests_do_not_extend_the_window() {
     // 10x faster: the message window is one real second.
-    let sim = support::sim_with(support::scaled(10.0)).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::scaled(10.0), RobotSpec::new("Helper")).await;
     let path = messages_path(&demo.server_id, &demo.general);
     for _ in 0..10 {
         assert_eq!(api.post(&path, &json!({"content": "x"})).await.status, 201);

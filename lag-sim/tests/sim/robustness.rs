@@ -133,9 +133,7 @@ async fn concurrent_robot_creation_respects_limits() {
 
 #[tokio::test]
 async fn odd_paths_and_headers_get_envelopes() {
-    let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     // A path segment that is not valid UTF-8 once decoded.
     api.get("/robots/@me/servers/%FF%FE/rooms")
         .await
@@ -172,9 +170,7 @@ async fn odd_paths_and_headers_get_envelopes() {
 
 #[tokio::test]
 async fn the_emulator_keeps_serving_after_bad_input() {
-    let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for body in [
         "",

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
-use lag_sim::{Sim, SimConfig};
+use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::Notify;
@@ -45,6 +45,20 @@ pub fn short_polls(millis: u64) -> SimConfig {
         poll_timeout: Duration::from_millis(millis),
         ..SimConfig::default()
     }
+}
+
+/// A default emulator with the demo world, and a client calling as its robot "Helper".
+pub async fn demo() -> (Sim, Demo, Api) {
+    demo_with(SimConfig::default(), RobotSpec::new("Helper")).await
+}
+
+/// An emulator running `config` with the demo world around `robot`, and a client calling as
+/// that robot.
+pub async fn demo_with(config: SimConfig, robot: RobotSpec) -> (Sim, Demo, Api) {
+    let sim = sim_with(config).await;
+    let demo = sim.seed_demo_with(robot).expect("the demo world is built");
+    let api = Api::robot(&sim, &demo.robot.key);
+    (sim, demo, api)
 }
 
 /// Waits until `count` SSE streams or long-polls are open on `sim`.
