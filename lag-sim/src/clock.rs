@@ -38,6 +38,11 @@ impl Clock {
     }
 }
 
+/// A duration in whole milliseconds, saturating at `u64::MAX`.
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()

@@ -10,10 +10,10 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use crate::clock;
+use crate::event::EventRecord;
 use crate::log::{DeliveryOutcome, DeliveryRecord};
 use crate::shared::Shared;
 use crate::spec::TransportKind;
-use crate::world::EventRecord;
 
 /// Delay before attempts 1..=10, in simulated time, each counted from the previous failure.
 pub(crate) const RETRY_SCHEDULE: [Duration; 10] = [
@@ -107,7 +107,12 @@ async fn attempt(
             .and_then(|robot| robot.webhook_target(Instant::now()))
     };
     let Some((url, keys)) = target else {
-        let mut entry = record(event, number, DeliveryOutcome::Cancelled, None, None);
+        let mut entry = DeliveryRecord::new(
+            event,
+            TransportKind::Webhook,
+            number,
+            DeliveryOutcome::Cancelled,
+        );
         entry.error = Some("the robot was disabled or changed transport".to_owned());
         shared.world.lock().push_log(robot_id, entry);
         return Attempt::Cancelled;
@@ -173,11 +178,12 @@ async fn attempt(
         Attempt::Cancelled => DeliveryOutcome::Cancelled,
         Attempt::Failed => failure,
     };
-    let mut entry = record(event, number, logged, status, Some(latency));
+    let mut entry = DeliveryRecord::new(event, TransportKind::Webhook, number, logged);
+    entry.status = status;
+    entry.latency_ms = Some(clock::millis(latency));
     entry.error = error;
     if matches!(outcome, Attempt::Failed) {
-        entry.next_attempt_in_ms =
-            next_delay.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        entry.next_attempt_in_ms = next_delay.map(clock::millis);
     }
     {
         let mut world = shared.world.lock();
@@ -191,27 +197,6 @@ async fn attempt(
         tracing::warn!(robot = %robot_id, event = %event.id, "webhook delivery gave up after 10 attempts");
     }
     outcome
-}
-
-fn record(
-    event: &EventRecord,
-    attempt: u32,
-    outcome: DeliveryOutcome,
-    status: Option<u16>,
-    latency: Option<Duration>,
-) -> DeliveryRecord {
-    DeliveryRecord {
-        event_id: event.id.clone(),
-        event_type: event.kind.as_str().to_owned(),
-        transport: TransportKind::Webhook,
-        attempt,
-        at: clock::now_iso(),
-        outcome,
-        status,
-        latency_ms: latency.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        error: None,
-        next_attempt_in_ms: None,
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock;
+use crate::event::EventRecord;
 use crate::spec::TransportKind;
 
 /// What happened to one delivery attempt.
@@ -50,4 +52,27 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
     /// Simulated delay before the next webhook attempt, when one is scheduled.
     pub next_attempt_in_ms: Option<u64>,
+}
+
+impl DeliveryRecord {
+    /// An attempt at handing `event` over, stamped now, with no status, latency or error yet.
+    pub(crate) fn new(
+        event: &EventRecord,
+        transport: TransportKind,
+        attempt: u32,
+        outcome: DeliveryOutcome,
+    ) -> Self {
+        Self {
+            event_id: event.id.clone(),
+            event_type: event.kind.as_str().to_owned(),
+            transport,
+            attempt,
+            at: clock::now_iso(),
+            outcome,
+            status: None,
+            latency_ms: None,
+            error: None,
+            next_attempt_in_ms: None,
+        }
+    }
 }

@@ -11,10 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::clock::Clock;
 use crate::config::SimConfig;
-use crate::delivery;
 use crate::error::{Error, Result};
-use crate::spec::{Demo, RobotCredentials, RobotSpec};
-use crate::wire::Role;
 use crate::world::{Settings, World};
 
 /// The emulator's shared core.
@@ -66,47 +63,8 @@ impl Shared {
         self.tasks.spawn_on(future, &self.runtime);
     }
 
-    /// Creates a robot and starts its webhook delivery task.
-    pub(crate) fn create_robot(
-        self: &Arc<Self>,
-        server_id: &str,
-        spec: RobotSpec,
-    ) -> Result<RobotCredentials> {
-        let new = self.world.lock().create_robot(server_id, spec)?;
-        let robot_id = new.credentials.id.clone();
-        let this = Arc::clone(self);
-        self.spawn(delivery::run_worker(this, robot_id, new.webhook_rx));
-        Ok(new.credentials)
-    }
-
-    /// Builds the demo world: rooms general, welcome and mod-log, three members, one robot.
-    pub(crate) fn seed_demo(self: &Arc<Self>, robot: RobotSpec) -> Result<Demo> {
-        let (server_id, general, welcome, mod_log, alice, bob, carol) = {
-            let mut world = self.world.lock();
-            let server_id = world.create_server("Demo Server")?.id;
-            let alice = world
-                .add_member(&server_id, "alice", Some("Alice"))?
-                .user_id;
-            let bob = world.add_member(&server_id, "bob", Some("Bob"))?.user_id;
-            let carol = world
-                .add_member(&server_id, "carol", Some("Carol"))?
-                .user_id;
-            world.set_role(&server_id, &bob, Role::Admin)?;
-            let general = world.create_room(&server_id, "general", Some(&alice))?.id;
-            let welcome = world.create_room(&server_id, "welcome", Some(&alice))?.id;
-            let mod_log = world.create_room(&server_id, "mod-log", Some(&alice))?.id;
-            (server_id, general, welcome, mod_log, alice, bob, carol)
-        };
-        let robot = self.create_robot(&server_id, robot)?;
-        Ok(Demo {
-            server_id,
-            general,
-            welcome,
-            mod_log,
-            alice,
-            bob,
-            carol,
-            robot,
-        })
+    /// Drops every open SSE stream and held long-poll; queued events stay.
+    pub(crate) fn cut_streams(&self) {
+        self.cut.send_modify(|generation| *generation += 1);
     }
 }

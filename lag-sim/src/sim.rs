@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::config::SimConfig;
 use crate::error::{Error, Result};
 use crate::log::DeliveryRecord;
+use crate::provision;
 use crate::server::Listener;
 use crate::shared::Shared;
 use crate::spec::{
@@ -88,19 +89,19 @@ impl Sim {
 
     /// Creates everything a [`WorldFile`] describes and returns the robots it made.
     pub fn load_world(&self, file: &WorldFile) -> Result<Vec<RobotDetails>> {
-        crate::worldfile::apply(&self.shared, file)
+        provision::load_world(&self.shared, file)
     }
 
     /// Builds the demo world: server "Demo Server", rooms `general`, `welcome`, `mod-log`,
     /// members alice (owner), bob (admin) and carol, and a long-poll robot "Helper" with every
     /// permission and subscription.
     pub fn seed_demo(&self) -> Result<Demo> {
-        self.shared.seed_demo(RobotSpec::new("Helper"))
+        provision::seed_demo(&self.shared, RobotSpec::new("Helper"))
     }
 
     /// Like [`seed_demo`](Self::seed_demo), with a custom robot.
     pub fn seed_demo_with(&self, robot: RobotSpec) -> Result<Demo> {
-        self.shared.seed_demo(robot)
+        provision::seed_demo(&self.shared, robot)
     }
 
     /// Creates an empty server and returns its id. Its first member becomes the owner.
@@ -274,7 +275,7 @@ impl Sim {
     /// Creates a robot in a server. Names are 1-32 characters and unique in the server
     /// (ignoring case); at most 10 robots per server may be active.
     pub fn create_robot(&self, server_id: &str, spec: RobotSpec) -> Result<RobotCredentials> {
-        self.shared.create_robot(server_id, spec)
+        provision::create_robot(&self.shared, server_id, spec)
     }
 
     /// A robot's full configuration.
@@ -399,7 +400,7 @@ impl Sim {
 
     /// Drops every open SSE stream and long-poll connection (queued events are kept).
     pub fn cut_streams(&self) {
-        self.shared.cut.send_modify(|generation| *generation += 1);
+        self.shared.cut_streams();
     }
 
     /// Simulates a Lag restart: closes the listener and every connection, then listens again on

@@ -29,8 +29,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::shared::Shared;
-use crate::spec::{RobotDetails, RobotSpec, Transport, TransportKind};
+use crate::spec::TransportKind;
 use crate::wire::{EventType, Permission, Role, UserStatus};
 
 /// A parsed world file.
@@ -125,96 +124,4 @@ impl WorldFile {
         Self::parse(&text)
             .map_err(|e| Error::bad_request(format!("{}: {}", path.display(), e.message())))
     }
-}
-
-/// Creates everything a world file describes; returns the robots created.
-pub(crate) fn apply(
-    shared: &std::sync::Arc<Shared>,
-    file: &WorldFile,
-) -> Result<Vec<RobotDetails>> {
-    let mut robots = Vec::new();
-    for server in &file.servers {
-        let context = |e: Error| {
-            Error::new(
-                e.kind().clone(),
-                format!("server {:?}: {}", server.name, e.message()),
-            )
-        };
-        let server_id = {
-            let mut world = shared.world.lock();
-            let server_id = world.create_server(&server.name).map_err(context)?.id;
-            let mut ids = Vec::with_capacity(server.members.len());
-            for member in &server.members {
-                let user_id = world
-                    .add_member(&server_id, &member.username, member.display_name.as_deref())
-                    .map_err(context)?
-                    .user_id;
-                if let Some(status) = member.status {
-                    world.set_status(&user_id, status).map_err(context)?;
-                }
-                ids.push(user_id);
-            }
-            let roles: Vec<(&String, Role)> = ids
-                .iter()
-                .zip(&server.members)
-                .filter_map(|(id, m)| m.role.map(|role| (id, role)))
-                .collect();
-            for (user_id, _) in roles.iter().filter(|(_, role)| *role == Role::Owner) {
-                world
-                    .set_role(&server_id, user_id, Role::Owner)
-                    .map_err(context)?;
-            }
-            for (user_id, role) in roles.iter().filter(|(_, role)| *role != Role::Owner) {
-                world
-                    .set_role(&server_id, user_id, *role)
-                    .map_err(context)?;
-            }
-            for room in &server.rooms {
-                world.create_room(&server_id, room, None).map_err(context)?;
-            }
-            server_id
-        };
-        for robot in &server.robots {
-            let robot_context = |e: Error| {
-                Error::new(
-                    e.kind().clone(),
-                    format!(
-                        "server {:?}, robot {:?}: {}",
-                        server.name,
-                        robot.name,
-                        e.message()
-                    ),
-                )
-            };
-            let mut spec = RobotSpec::new(&robot.name);
-            let kind = robot.transport.unwrap_or(if robot.webhook_url.is_some() {
-                TransportKind::Webhook
-            } else {
-                TransportKind::LongPoll
-            });
-            spec = spec.transport(
-                Transport::from_parts(kind, robot.webhook_url.clone()).map_err(robot_context)?,
-            );
-            if let Some(permissions) = &robot.permissions {
-                spec = spec.permissions(permissions.iter().copied());
-            }
-            if let Some(subscriptions) = &robot.subscriptions {
-                spec = spec.subscriptions(subscriptions.iter().copied());
-            }
-            if let Some(key) = &robot.key {
-                spec = spec.key(key);
-            }
-            if let Some(secret) = &robot.secret {
-                spec = spec.secret(secret);
-            }
-            if let Some(url) = &robot.avatar_url {
-                spec = spec.avatar_url(url);
-            }
-            let credentials = shared
-                .create_robot(&server_id, spec)
-                .map_err(robot_context)?;
-            robots.push(shared.world.lock().robot_details(&credentials.id)?);
-        }
-    }
-    Ok(robots)
 }

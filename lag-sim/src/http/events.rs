@@ -17,10 +17,10 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::robot::Caller;
 use super::{ApiError, ApiResult};
 use crate::error::{Error, Result};
+use crate::event::EventRecord;
 use crate::shared::Shared;
 use crate::spec::TransportKind;
 use crate::wire::PollEvent;
-use crate::world::EventRecord;
 
 /// The most events one long-poll response carries.
 const POLL_BATCH: usize = 100;

@@ -1,16 +1,15 @@
 //! Bad input and concurrency: nothing panics, nothing is lost, state stays consistent.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{Api, messages_path};
 use lag_sim::RobotSpec;
 use serde_json::json;
 
+use crate::support::{self, Api, messages_path};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writes_lose_nothing_and_paginate_exactly_once() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let admin = Api::anonymous(&sim);
     let mut keys = vec![demo.robot.key.clone()];
@@ -99,7 +98,7 @@ async fn concurrent_writes_lose_nothing_and_paginate_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_robot_creation_respects_limits() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let server = sim.create_server("Busy").unwrap();
     let admin = Api::anonymous(&sim);
     let mut tasks = Vec::new();
@@ -134,9 +133,7 @@ async fn concurrent_robot_creation_respects_limits() {
 
 #[tokio::test]
 async fn odd_paths_and_headers_get_envelopes() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     // A path segment that is not valid UTF-8 once decoded.
     api.get("/robots/@me/servers/%FF%FE/rooms")
         .await
@@ -173,9 +170,7 @@ async fn odd_paths_and_headers_get_envelopes() {
 
 #[tokio::test]
 async fn the_emulator_keeps_serving_after_bad_input() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for body in [
         "",
@@ -199,7 +194,7 @@ async fn the_emulator_keeps_serving_after_bad_input() {
 
 #[tokio::test]
 async fn shutdown_is_idempotent_and_closes_the_port() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let base = sim.base_url();
     sim.shutdown().await;
     sim.shutdown().await;

@@ -1,14 +1,13 @@
 //! The robot REST API over HTTP: every endpoint, its JSON shape and every error status.
 
-mod common;
-
-use common::{Api, messages_path};
 use lag_sim::{Permission, RobotSpec, SimConfig};
 use serde_json::{Value, json};
 
+use crate::support::{self, Api, messages_path};
+
 #[tokio::test]
 async fn info_describes_the_robot() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let reply = Api::robot(&sim, &demo.robot.key)
         .get("/robots/@me/info")
@@ -44,7 +43,7 @@ async fn info_describes_the_robot() {
 
 #[tokio::test]
 async fn keys_have_the_documented_format() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let key = &demo.robot.key;
     let rest = key.strip_prefix("lag_robot_").expect("lag_robot_ prefix");
@@ -62,7 +61,7 @@ async fn keys_have_the_documented_format() {
 
 #[tokio::test]
 async fn authentication_failures_are_401() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let anonymous = Api::anonymous(&sim);
     anonymous.get("/robots/@me/info").await.assert_error(401);
@@ -119,9 +118,7 @@ async fn authentication_failures_are_401() {
 
 #[tokio::test]
 async fn send_edit_delete_round_trip() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
 
     let created = api
@@ -171,9 +168,7 @@ async fn send_edit_delete_round_trip() {
 
 #[tokio::test]
 async fn replies_quote_a_message_in_the_same_room() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let original = sim.post(&demo.bob, &demo.general, "question?").unwrap();
     let reply = api
         .post(
@@ -202,9 +197,7 @@ async fn replies_quote_a_message_in_the_same_room() {
 
 #[tokio::test]
 async fn content_must_be_1_to_2000_characters() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
 
     api.post(&path, &json!({"content": ""}))
@@ -244,9 +237,7 @@ async fn content_must_be_1_to_2000_characters() {
 
 #[tokio::test]
 async fn malformed_bodies_get_400_envelopes() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for body in [
         "{",
@@ -270,9 +261,7 @@ async fn malformed_bodies_get_400_envelopes() {
 
 #[tokio::test]
 async fn images_are_refused_to_robots() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     api.post(
         &messages_path(&demo.server_id, &demo.general),
         &json!({"content": "look", "imageId": "img_1"}),
@@ -285,9 +274,7 @@ async fn images_are_refused_to_robots() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     let huge = json!({ "content": "x".repeat(100_000) }).to_string();
     api.raw(reqwest::Method::POST, &path, huge.clone())
@@ -324,9 +311,7 @@ async fn oversized_bodies_get_413() {
 
 #[tokio::test]
 async fn unknown_rooms_and_messages_are_404() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let bad_room = messages_path(&demo.server_id, "room_nope");
     api.get(&bad_room).await.assert_error(404);
     api.post(&bad_room, &json!({"content": "hi"}))
@@ -351,7 +336,7 @@ async fn unknown_rooms_and_messages_are_404() {
 
 #[tokio::test]
 async fn foreign_servers_and_rooms_are_refused() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let other = sim.create_server("Elsewhere").unwrap();
     let dave = sim.add_member(&other, "dave").unwrap();
@@ -395,7 +380,7 @@ async fn foreign_servers_and_rooms_are_refused() {
 
 #[tokio::test]
 async fn robots_only_touch_their_own_messages() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let other = sim
         .create_robot(&demo.server_id, RobotSpec::new("Other"))
@@ -426,11 +411,8 @@ async fn robots_only_touch_their_own_messages() {
 
 #[tokio::test]
 async fn missing_permissions_are_403() {
-    let sim = common::sim().await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Mute").permissions([]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(SimConfig::default(), RobotSpec::new("Mute").permissions([])).await;
     let path = messages_path(&demo.server_id, &demo.general);
     let existing = sim.post(&demo.alice, &demo.general, "hi").unwrap();
 
@@ -469,9 +451,7 @@ async fn missing_permissions_are_403() {
 
 #[tokio::test]
 async fn disabled_robots_get_403_everywhere() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     sim.set_active(&demo.robot.id, false).unwrap();
     api.get("/robots/@me/info").await.assert_error(403);
     api.post(
@@ -492,7 +472,7 @@ async fn disabled_robots_get_403_everywhere() {
 
 #[tokio::test]
 async fn rooms_and_members_are_bare_arrays() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     sim.join_voice(&demo.carol, &demo.general).unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
@@ -549,9 +529,7 @@ async fn rooms_and_members_are_bare_arrays() {
 
 #[tokio::test]
 async fn history_pages_newest_first_with_a_timestamp_cursor() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for n in 0..7 {
         sim.post(&demo.alice, &demo.general, &format!("m{n}"))
@@ -620,9 +598,7 @@ async fn history_pages_newest_first_with_a_timestamp_cursor() {
 
 #[tokio::test]
 async fn bad_history_parameters_are_400() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for query in [
         "limit=0",
@@ -640,9 +616,7 @@ async fn bad_history_parameters_are_400() {
 
 #[tokio::test]
 async fn unknown_routes_and_methods_use_the_envelope() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     api.get("/").await.assert_error(404);
     api.get("/users/me").await.assert_error(404);
     api.get("/robots/@me/servers").await.assert_error(404);
@@ -666,9 +640,8 @@ async fn unknown_routes_and_methods_use_the_envelope() {
 
 #[tokio::test]
 async fn every_response_carries_a_fresh_request_id() {
-    let sim = common::sim_with(SimConfig::default()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, _demo, api) =
+        support::demo_with(SimConfig::default(), RobotSpec::new("Helper")).await;
     let mut ids = Vec::new();
     for reply in [
         api.get("/robots/@me/info").await,

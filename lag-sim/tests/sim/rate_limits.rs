@@ -1,14 +1,13 @@
 //! Lag's per-robot rate limits: 10 messages per 10 s and 100 requests per 60 s, sliding windows.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Api, messages_path};
-use lag_sim::{RobotSpec, SimConfig};
+use lag_sim::RobotSpec;
 use serde_json::json;
 
-fn retry_after(reply: &common::Reply) -> u64 {
+use crate::support::{self, Api, messages_path};
+
+fn retry_after(reply: &support::Reply) -> u64 {
     reply
         .header("retry-after")
         .expect("429 carries Retry-After")
@@ -18,9 +17,7 @@ fn retry_after(reply: &common::Reply) -> u64 {
 
 #[tokio::test]
 async fn the_eleventh_message_in_ten_seconds_is_429() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let path = messages_path(&demo.server_id, &demo.general);
     for n in 0..10 {
         let reply = api.post(&path, &json!({"content": format!("n{n}")})).await;
@@ -62,9 +59,7 @@ async fn the_eleventh_message_in_ten_seconds_is_429() {
 
 #[tokio::test]
 async fn the_hundred_and_first_request_in_a_minute_is_429() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     for n in 0..100 {
         let reply = api.get("/robots/@me/info").await;
         assert_eq!(reply.status, 200, "request {n}");
@@ -92,13 +87,8 @@ async fn the_hundred_and_first_request_in_a_minute_is_429() {
 #[tokio::test]
 async fn honouring_retry_after_gets_through() {
     // 10x faster: the message window is one real second.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 10.0,
-        ..SimConfig::default()
-    })
-    .await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::scaled(10.0), RobotSpec::new("Helper")).await;
     let path = messages_path(&demo.server_id, &demo.general);
     for round in 0..2 {
         let body = json!({"content": "tick"});
@@ -122,13 +112,8 @@ async fn honouring_retry_after_gets_through() {
 #[tokio::test]
 async fn rejected_requests_do_not_extend_the_window() {
     // 10x faster: the message window is one real second.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 10.0,
-        ..SimConfig::default()
-    })
-    .await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::scaled(10.0), RobotSpec::new("Helper")).await;
     let path = messages_path(&demo.server_id, &demo.general);
     for _ in 0..10 {
         assert_eq!(api.post(&path, &json!({"content": "x"})).await.status, 201);

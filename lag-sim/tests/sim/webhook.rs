@@ -1,13 +1,12 @@
 //! Webhook delivery: Standard Webhooks signatures (checked by an independent HMAC), the
 //! ten-attempt retry schedule under a time scale, 410 Gone, timeouts and secret rotation.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Api, Receiver, verify};
 use lag_sim::{DeliveryOutcome, RobotSpec, SimConfig, Transport};
 use serde_json::json;
+
+use crate::support::{self, Api, Receiver, verify};
 
 fn webhook_robot(receiver: &Receiver) -> RobotSpec {
     RobotSpec::new("Hooked").transport(Transport::Webhook {
@@ -15,16 +14,9 @@ fn webhook_robot(receiver: &Receiver) -> RobotSpec {
     })
 }
 
-fn scaled(time_scale: f64) -> SimConfig {
-    SimConfig {
-        time_scale,
-        ..SimConfig::default()
-    }
-}
-
 /// Waits until the robot's delivery log has at least `count` entries.
 async fn log_len(sim: &lag_sim::Sim, robot_id: &str, count: usize) -> Vec<lag_sim::DeliveryRecord> {
-    let deadline = std::time::Instant::now() + common::PATIENCE;
+    let deadline = std::time::Instant::now() + support::PATIENCE;
     loop {
         let log = sim.deliveries(robot_id);
         if log.len() >= count {
@@ -42,7 +34,7 @@ async fn log_len(sim: &lag_sim::Sim, robot_id: &str, count: usize) -> Vec<lag_si
 #[tokio::test]
 async fn deliveries_are_signed_per_standard_webhooks() {
     let receiver = Receiver::start().await;
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     let message = sim.post(&demo.alice, &demo.general, "signed").unwrap();
     let hook = receiver.wait_for(1).await.remove(0);
@@ -96,7 +88,7 @@ async fn deliveries_are_signed_per_standard_webhooks() {
 #[tokio::test]
 async fn a_tampered_body_fails_verification() {
     let receiver = Receiver::start().await;
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "original").unwrap();
     let mut hook = receiver.wait_for(1).await.remove(0);
@@ -112,7 +104,7 @@ async fn a_tampered_body_fails_verification() {
 #[tokio::test]
 async fn first_attempts_keep_event_order() {
     let receiver = Receiver::start().await;
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     for n in 0..8 {
         sim.post(&demo.alice, &demo.general, &format!("m{n}"))
@@ -133,7 +125,7 @@ async fn failures_are_retried_on_the_scaled_schedule_with_a_stable_id() {
     let receiver = Receiver::start().await;
     receiver.script([500, 503, 404]);
     let time_scale = 1000.0;
-    let sim = common::sim_with(scaled(time_scale)).await;
+    let sim = support::sim_with(support::scaled(time_scale)).await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "retry me").unwrap();
     let hooks = receiver.wait_for(4).await;
@@ -184,7 +176,7 @@ async fn each_attempt_gets_a_fresh_timestamp() {
     let receiver = Receiver::start().await;
     receiver.script([500]);
     // 5 s at 4x is 1.25 s: the retry falls in a later second.
-    let sim = common::sim_with(scaled(4.0)).await;
+    let sim = support::sim_with(support::scaled(4.0)).await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "retry me").unwrap();
     let hooks = receiver.wait_for(2).await;
@@ -206,7 +198,7 @@ async fn ten_failed_attempts_give_the_event_up() {
     let receiver = Receiver::start().await;
     receiver.script([500; 12]);
     // The whole 36-hour schedule in about 1.3 s.
-    let sim = common::sim_with(scaled(100_000.0)).await;
+    let sim = support::sim_with(support::scaled(100_000.0)).await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "doomed").unwrap();
     receiver.wait_for(10).await;
@@ -251,7 +243,7 @@ async fn ten_failed_attempts_give_the_event_up() {
 async fn gone_disables_the_robot_and_drops_pending_retries() {
     let receiver = Receiver::start().await;
     receiver.script([500, 410]);
-    let sim = common::sim_with(scaled(10.0)).await; // first retry after 500 ms
+    let sim = support::sim_with(support::scaled(10.0)).await; // first retry after 500 ms
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "fails once").unwrap();
     sim.post(&demo.alice, &demo.general, "gone").unwrap();
@@ -296,10 +288,9 @@ async fn gone_disables_the_robot_and_drops_pending_retries() {
 async fn slow_endpoints_time_out_and_are_retried() {
     let receiver = Receiver::start().await;
     receiver.script_with_delay([(200, Duration::from_secs(3))]);
-    let sim = common::sim_with(SimConfig {
-        time_scale: 1000.0,
+    let sim = support::sim_with(SimConfig {
         webhook_timeout: Duration::from_millis(200),
-        ..SimConfig::default()
+        ..support::scaled(1000.0)
     })
     .await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
@@ -320,7 +311,7 @@ async fn slow_endpoints_time_out_and_are_retried() {
 async fn redirects_are_not_followed() {
     let receiver = Receiver::start().await;
     receiver.script([301, 307]);
-    let sim = common::sim_with(scaled(1000.0)).await;
+    let sim = support::sim_with(support::scaled(1000.0)).await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "redirected").unwrap();
     receiver.wait_for(3).await;
@@ -343,7 +334,7 @@ async fn unreachable_endpoints_keep_events_for_retries() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let sim = common::sim_with(scaled(1000.0)).await;
+    let sim = support::sim_with(support::scaled(1000.0)).await;
     let demo = sim
         .seed_demo_with(RobotSpec::new("Hooked").transport(Transport::Webhook {
             url: format!("http://127.0.0.1:{port}/hook"),
@@ -360,7 +351,7 @@ async fn unreachable_endpoints_keep_events_for_retries() {
 #[tokio::test]
 async fn rotation_signs_with_old_and_new_secrets_during_the_overlap() {
     let receiver = Receiver::start().await;
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     let old = demo.robot.secret().to_owned();
 
@@ -404,7 +395,7 @@ async fn rotation_signs_with_old_and_new_secrets_during_the_overlap() {
 #[tokio::test]
 async fn the_overlap_ends_after_the_configured_time() {
     let receiver = Receiver::start().await;
-    let sim = common::sim_with(SimConfig {
+    let sim = support::sim_with(SimConfig {
         secret_overlap: Duration::from_millis(100),
         ..SimConfig::default()
     })
@@ -426,7 +417,7 @@ async fn the_overlap_ends_after_the_configured_time() {
 #[tokio::test]
 async fn switching_to_webhook_delivers_what_was_queued() {
     let receiver = Receiver::start().await;
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap(); // long-poll, nobody polling
     sim.post(&demo.alice, &demo.general, "queued 1").unwrap();
     sim.post(&demo.alice, &demo.general, "queued 2").unwrap();
@@ -452,7 +443,7 @@ async fn switching_to_webhook_delivers_what_was_queued() {
 async fn shutdown_does_not_wait_for_a_hanging_endpoint() {
     let receiver = Receiver::start().await;
     receiver.script_with_delay([(200, Duration::from_secs(60))]);
-    let sim = common::sim().await; // 15 s webhook timeout
+    let sim = support::sim().await; // 15 s webhook timeout
     let demo = sim.seed_demo_with(webhook_robot(&receiver)).unwrap();
     sim.post(&demo.alice, &demo.general, "into the void")
         .unwrap();

@@ -1,8 +1,6 @@
 //! Helpers shared by the integration tests: an HTTP client acting as a robot, an SSE reader, a
 //! webhook receiver and an independent Standard Webhooks verifier.
 
-#![allow(dead_code, missing_docs)]
-
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
-use lag_sim::{Sim, SimConfig};
+use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::sync::Notify;
@@ -30,6 +28,37 @@ pub async fn sim() -> Sim {
 
 pub async fn sim_with(config: SimConfig) -> Sim {
     Sim::start(config).await.expect("sim starts")
+}
+
+/// The default configuration at a time scale (simulated seconds per real second).
+pub fn scaled(time_scale: f64) -> SimConfig {
+    SimConfig {
+        time_scale,
+        ..SimConfig::default()
+    }
+}
+
+/// The default configuration with long-polls held for `millis` instead of Lag's 30 s, so that a
+/// poll of an empty queue comes back soon.
+pub fn short_polls(millis: u64) -> SimConfig {
+    SimConfig {
+        poll_timeout: Duration::from_millis(millis),
+        ..SimConfig::default()
+    }
+}
+
+/// A default emulator with the demo world, and a client calling as its robot "Helper".
+pub async fn demo() -> (Sim, Demo, Api) {
+    demo_with(SimConfig::default(), RobotSpec::new("Helper")).await
+}
+
+/// An emulator running `config` with the demo world around `robot`, and a client calling as
+/// that robot.
+pub async fn demo_with(config: SimConfig, robot: RobotSpec) -> (Sim, Demo, Api) {
+    let sim = sim_with(config).await;
+    let demo = sim.seed_demo_with(robot).expect("the demo world is built");
+    let api = Api::robot(&sim, &demo.robot.key);
+    (sim, demo, api)
 }
 
 /// Waits until `count` SSE streams or long-polls are open on `sim`.
@@ -104,20 +133,23 @@ pub struct Api {
 
 impl Api {
     pub fn anonymous(sim: &Sim) -> Self {
+        Self::at(&sim.base_url(), None)
+    }
+
+    pub fn robot(sim: &Sim, key: &str) -> Self {
+        Self::at(&sim.base_url(), Some(key))
+    }
+
+    /// A client for the emulator at `base`, such as one running as a separate program; with a
+    /// key it calls as that robot.
+    pub fn at(base: &str, key: Option<&str>) -> Self {
         Self {
-            base: sim.base_url(),
+            base: base.to_owned(),
             http: reqwest::Client::builder()
                 .timeout(PATIENCE)
                 .build()
                 .expect("client"),
-            auth: None,
-        }
-    }
-
-    pub fn robot(sim: &Sim, key: &str) -> Self {
-        Self {
-            auth: Some(format!("Robot {key}")),
-            ..Self::anonymous(sim)
+            auth: key.map(|key| format!("Robot {key}")),
         }
     }
 

@@ -1,11 +1,10 @@
 //! SSE delivery: frames, keepalives, replay after `Last-Event-ID`, dropped connections.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Api, SseReader};
 use lag_sim::{DeliveryOutcome, RobotSpec, SimConfig, Transport};
+
+use crate::support::{self, Api, SseReader};
 
 fn sse_robot() -> RobotSpec {
     RobotSpec::new("Streamer").transport(Transport::Sse)
@@ -13,9 +12,7 @@ fn sse_robot() -> RobotSpec {
 
 #[tokio::test]
 async fn events_arrive_as_id_event_data_frames() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo_with(sse_robot()).unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(SimConfig::default(), sse_robot()).await;
     let mut stream = SseReader::connect(&api, None).await;
     assert_eq!(
         stream.headers.get("content-type").unwrap(),
@@ -45,7 +42,7 @@ async fn events_arrive_as_id_event_data_frames() {
 
 #[tokio::test]
 async fn keepalive_comments_follow_the_configured_interval() {
-    let sim = common::sim_with(SimConfig {
+    let sim = support::sim_with(SimConfig {
         keepalive: Duration::from_millis(50),
         ..SimConfig::default()
     })
@@ -64,13 +61,7 @@ async fn keepalive_comments_follow_the_configured_interval() {
 #[tokio::test]
 async fn keepalives_follow_the_time_scale() {
     // 30 s at 1000x is 30 ms.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 1000.0,
-        ..SimConfig::default()
-    })
-    .await;
-    let demo = sim.seed_demo_with(sse_robot()).unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, _demo, api) = support::demo_with(support::scaled(1000.0), sse_robot()).await;
     let mut stream = SseReader::connect(&api, None).await;
     let frame = stream
         .next_frame()
@@ -82,9 +73,7 @@ async fn keepalives_follow_the_time_scale() {
 
 #[tokio::test]
 async fn a_dropped_stream_replays_after_last_event_id() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo_with(sse_robot()).unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(SimConfig::default(), sse_robot()).await;
     let mut stream = SseReader::connect(&api, None).await;
     sim.post(&demo.alice, &demo.general, "one").unwrap();
     sim.post(&demo.alice, &demo.general, "two").unwrap();
@@ -125,7 +114,7 @@ async fn a_dropped_stream_replays_after_last_event_id() {
 
 #[tokio::test]
 async fn events_missed_while_disconnected_arrive_on_a_fresh_connection() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo_with(sse_robot()).unwrap();
     sim.post(&demo.alice, &demo.general, "while down 1")
         .unwrap();
@@ -149,9 +138,7 @@ async fn events_missed_while_disconnected_arrive_on_a_fresh_connection() {
 
 #[tokio::test]
 async fn a_restart_drops_streams_and_replay_recovers_everything() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo_with(sse_robot()).unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(SimConfig::default(), sse_robot()).await;
     let mut stream = SseReader::connect(&api, None).await;
     sim.post(&demo.alice, &demo.general, "before").unwrap();
     let before = stream.next_event().await.unwrap();
@@ -170,7 +157,7 @@ async fn a_restart_drops_streams_and_replay_recovers_everything() {
 
 #[tokio::test]
 async fn streaming_a_robot_of_another_transport_is_409() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap(); // long-poll
     let api = Api::robot(&sim, &demo.robot.key);
     let reply = api.get("/robots/@me/events/sse").await;
@@ -180,9 +167,7 @@ async fn streaming_a_robot_of_another_transport_is_409() {
 
 #[tokio::test]
 async fn disabling_a_robot_ends_its_stream() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo_with(sse_robot()).unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(SimConfig::default(), sse_robot()).await;
     let mut stream = SseReader::connect(&api, None).await;
     sim.set_active(&demo.robot.id, false).unwrap();
     assert_eq!(stream.next_frame().await, None);

@@ -1,25 +1,16 @@
 //! Long-poll delivery: held requests, `[]` on timeout, batches of at most 100, consumption.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Api;
-use lag_sim::{RobotSpec, SimConfig, Transport};
+use lag_sim::{RobotSpec, Transport};
 use serde_json::Value;
 
-fn fast() -> SimConfig {
-    SimConfig {
-        poll_timeout: Duration::from_millis(300),
-        ..SimConfig::default()
-    }
-}
+use crate::support::{self, Api};
 
 #[tokio::test]
 async fn an_idle_poll_returns_an_empty_array_after_the_hold() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, _demo, api) =
+        support::demo_with(support::short_polls(300), RobotSpec::new("Helper")).await;
     let reply = api.get("/robots/@me/events/poll").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text, "[]");
@@ -30,14 +21,9 @@ async fn an_idle_poll_returns_an_empty_array_after_the_hold() {
 #[tokio::test]
 async fn the_hold_follows_the_time_scale() {
     // 30 s of simulated hold at 100x is 300 ms of real time.
-    let sim = common::sim_with(SimConfig {
-        time_scale: 100.0,
-        ..SimConfig::default()
-    })
-    .await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
-    let reply = tokio::time::timeout(common::PATIENCE, api.get("/robots/@me/events/poll"))
+    let (sim, _demo, api) =
+        support::demo_with(support::scaled(100.0), RobotSpec::new("Helper")).await;
+    let reply = tokio::time::timeout(support::PATIENCE, api.get("/robots/@me/events/poll"))
         .await
         .expect("a scaled hold ends long before the real 30 s");
     assert_eq!(reply.text, "[]");
@@ -46,14 +32,14 @@ async fn the_hold_follows_the_time_scale() {
 
 #[tokio::test]
 async fn a_held_poll_wakes_up_for_a_new_event() {
-    let sim = common::sim().await; // 30 s hold: only an event can end it in time
+    let sim = support::sim().await; // 30 s hold: only an event can end it in time
     let demo = sim.seed_demo().unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let poll = tokio::spawn({
         let api = api.clone();
         async move { api.poll().await }
     });
-    common::streams_open(&sim, 1).await;
+    support::streams_open(&sim, 1).await;
     let message = sim.post(&demo.alice, &demo.general, "wake up").unwrap();
     let events = tokio::time::timeout(Duration::from_secs(10), poll)
         .await
@@ -84,7 +70,7 @@ async fn a_held_poll_wakes_up_for_a_new_event() {
 
 #[tokio::test]
 async fn events_queue_while_nobody_polls_and_are_consumed_once() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(300)).await;
     let demo = sim.seed_demo().unwrap();
     for n in 0..5 {
         sim.post(&demo.alice, &demo.general, &format!("m{n}"))
@@ -111,7 +97,7 @@ async fn events_queue_while_nobody_polls_and_are_consumed_once() {
 
 #[tokio::test]
 async fn batches_hold_at_most_one_hundred_events() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(300)).await;
     let demo = sim.seed_demo().unwrap();
     for n in 0..150 {
         sim.post(&demo.bob, &demo.general, &format!("m{n}"))
@@ -130,9 +116,8 @@ async fn batches_hold_at_most_one_hundred_events() {
 
 #[tokio::test]
 async fn concurrent_polls_split_events_without_duplicates() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(300), RobotSpec::new("Helper")).await;
     let polls: Vec<_> = (0..3)
         .map(|_| {
             let api = api.clone();
@@ -170,7 +155,7 @@ async fn concurrent_polls_split_events_without_duplicates() {
 
 #[tokio::test]
 async fn the_delivery_log_records_each_handout() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(300)).await;
     let demo = sim.seed_demo().unwrap();
     sim.post(&demo.alice, &demo.general, "one").unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
@@ -188,11 +173,11 @@ async fn the_delivery_log_records_each_handout() {
 
 #[tokio::test]
 async fn polling_a_robot_of_another_transport_is_409() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Streamer").transport(Transport::Sse))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(300),
+        RobotSpec::new("Streamer").transport(Transport::Sse),
+    )
+    .await;
     api.get("/robots/@me/events/poll").await.assert_error(409);
 
     // Switching the robot to long-poll hands over what was queued meanwhile.
@@ -208,9 +193,7 @@ async fn polling_a_robot_of_another_transport_is_409() {
 
 #[tokio::test]
 async fn a_cut_poll_loses_nothing() {
-    let sim = common::sim().await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo().await;
     let held = tokio::spawn({
         let api = api.clone();
         async move {
@@ -221,7 +204,7 @@ async fn a_cut_poll_loses_nothing() {
                 .map(|r| async move { r.text().await })
         }
     });
-    common::streams_open(&sim, 1).await;
+    support::streams_open(&sim, 1).await;
     sim.cut_streams();
     let outcome = match held.await.unwrap() {
         Ok(body) => body.await.map(|_| ()),
@@ -237,7 +220,7 @@ async fn a_cut_poll_loses_nothing() {
 
 #[tokio::test]
 async fn a_restart_keeps_queued_events() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(300)).await;
     let demo = sim.seed_demo().unwrap();
     sim.post(&demo.alice, &demo.general, "before").unwrap();
     let base = sim.base_url();

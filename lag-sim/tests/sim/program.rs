@@ -1,15 +1,14 @@
 //! The `lag-sim` program and world files.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use common::Api;
 use lag_sim::worldfile::WorldFile;
 use lag_sim::{Role, TransportKind, UserStatus};
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+use crate::support::{self, Api};
 
 const WORLD: &str = r#"
 [[servers]]
@@ -74,29 +73,11 @@ impl Program {
 
     /// Reads stdout until a line contains `needle`; returns that line.
     async fn stdout_line(&mut self, needle: &str) -> String {
-        tokio::time::timeout(common::PATIENCE, async {
-            while let Some(line) = self.stdout.next_line().await.expect("stdout reads") {
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-            panic!("stdout ended before {needle:?}");
-        })
-        .await
-        .expect("output in time")
+        line_with(&mut self.stdout, needle, "stdout").await
     }
 
     async fn stderr_line(&mut self, needle: &str) -> String {
-        tokio::time::timeout(common::PATIENCE, async {
-            while let Some(line) = self.stderr.next_line().await.expect("stderr reads") {
-                if line.contains(needle) {
-                    return line;
-                }
-            }
-            panic!("stderr ended before {needle:?}");
-        })
-        .await
-        .expect("output in time")
+        line_with(&mut self.stderr, needle, "stderr").await
     }
 
     fn value(line: &str) -> String {
@@ -109,12 +90,22 @@ impl Program {
     }
 }
 
-fn api_for(base: &str, key: &str) -> Api {
-    Api {
-        base: base.to_owned(),
-        http: reqwest::Client::new(),
-        auth: Some(format!("Robot {key}")),
-    }
+/// Reads `lines` until one contains `needle`; returns that line.
+async fn line_with<R: AsyncBufRead + Unpin>(
+    lines: &mut Lines<R>,
+    needle: &str,
+    stream: &str,
+) -> String {
+    tokio::time::timeout(support::PATIENCE, async {
+        while let Some(line) = lines.next_line().await.expect("output reads") {
+            if line.contains(needle) {
+                return line;
+            }
+        }
+        panic!("{stream} ended before {needle:?}");
+    })
+    .await
+    .expect("output in time")
 }
 
 #[tokio::test]
@@ -128,7 +119,7 @@ async fn the_demo_world_prints_what_a_robot_needs() {
     let secret_line = program.stdout_line("whsec_").await;
     assert!(secret_line.contains("webhook secret"));
 
-    let api = api_for(&base, &key);
+    let api = Api::at(&base, Some(&key));
     let info = api.get("/robots/@me/info").await;
     assert_eq!(info.status, 200, "{}", info.text);
     assert_eq!(info.json()["name"], "Helper");
@@ -169,7 +160,10 @@ async fn a_world_file_replaces_the_demo() {
     let base = Program::value(&program.stdout_line("LAG_API_BASE=").await);
     let key = Program::value(&program.stdout_line("LAG_ROBOT_API_KEY=").await);
     assert_eq!(key, "lag_robot_0123abcd_fixedfixedfixedfixedfixedfixedfi");
-    let info = api_for(&base, &key).get("/robots/@me/info").await.json();
+    let info = Api::at(&base, Some(&key))
+        .get("/robots/@me/info")
+        .await
+        .json();
     assert_eq!(info["name"], "Deployer");
     assert_eq!(
         info["permissions"],
@@ -203,7 +197,7 @@ async fn a_broken_world_file_is_reported() {
 
 #[tokio::test]
 async fn world_files_load_in_process() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let robots = sim.load_world(&WorldFile::parse(WORLD).unwrap()).unwrap();
     assert_eq!(robots.len(), 2);
     assert_eq!(robots[0].transport_type, TransportKind::Sse);

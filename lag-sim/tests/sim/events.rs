@@ -1,20 +1,10 @@
 //! Events: every type with its canonical data, filtering by permission and subscription,
 //! robots' own actions, and mentions.
 
-mod common;
-
-use std::time::Duration;
-
-use common::{Api, messages_path};
-use lag_sim::{EventType, Permission, RobotSpec, Role, ServerUpdate, Sim, SimConfig, UserStatus};
+use lag_sim::{EventType, Permission, RobotSpec, Role, ServerUpdate, Sim, UserStatus};
 use serde_json::{Value, json};
 
-fn fast() -> SimConfig {
-    SimConfig {
-        poll_timeout: Duration::from_millis(200),
-        ..SimConfig::default()
-    }
-}
+use crate::support::{self, Api, messages_path};
 
 /// Everything queued for a long-poll robot right now: `(type, data)` pairs.
 async fn drain(api: &Api) -> Vec<(String, Value)> {
@@ -40,9 +30,8 @@ fn types(events: &[(String, Value)]) -> Vec<&str> {
 
 #[tokio::test]
 async fn every_event_type_carries_its_canonical_data() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(200), RobotSpec::new("Helper")).await;
     let (alice, bob, carol) = (&demo.alice, &demo.bob, &demo.carol);
 
     let posted = sim.post(carol, &demo.general, "hi").unwrap();
@@ -141,11 +130,11 @@ async fn every_event_type_carries_its_canonical_data() {
 
 #[tokio::test]
 async fn events_need_the_matching_permission() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Helper").permissions([Permission::ReadVoice]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(200),
+        RobotSpec::new("Helper").permissions([Permission::ReadVoice]),
+    )
+    .await;
     let act = |sim: &Sim| {
         sim.post(&demo.alice, &demo.general, "text").unwrap();
         sim.join_voice(&demo.alice, &demo.general).unwrap();
@@ -191,11 +180,11 @@ async fn events_need_the_matching_permission() {
 
 #[tokio::test]
 async fn server_updates_need_no_permission() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Helper").permissions([]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(200),
+        RobotSpec::new("Helper").permissions([]),
+    )
+    .await;
     sim.update_server(
         &demo.server_id,
         ServerUpdate {
@@ -221,11 +210,11 @@ async fn server_updates_need_no_permission() {
 
 #[tokio::test]
 async fn only_subscribed_events_are_delivered() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Helper").subscriptions([EventType::MemberJoin]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(200),
+        RobotSpec::new("Helper").subscriptions([EventType::MemberJoin]),
+    )
+    .await;
     sim.post(&demo.alice, &demo.general, "ignored").unwrap();
     sim.post(&demo.alice, &demo.general, "@Helper ignored too")
         .unwrap();
@@ -245,9 +234,8 @@ async fn only_subscribed_events_are_delivered() {
 
 #[tokio::test]
 async fn robots_receive_their_own_actions_too() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(200), RobotSpec::new("Helper")).await;
     let path = messages_path(&demo.server_id, &demo.general);
     let sent = api.post(&path, &json!({"content": "mine"})).await.json();
     let id = sent["id"].as_str().unwrap();
@@ -285,7 +273,7 @@ async fn robots_receive_their_own_actions_too() {
 
 #[tokio::test]
 async fn mentions_match_names_case_insensitively_longest_first() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo_with(RobotSpec::new("Mod")).unwrap();
     let long = sim
         .create_robot(&demo.server_id, RobotSpec::new("Mod Bot"))
@@ -356,11 +344,11 @@ async fn mentions_match_names_case_insensitively_longest_first() {
 
 #[tokio::test]
 async fn a_mention_without_read_messages_arrives_without_content() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Helper").permissions([Permission::SendMessages]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) = support::demo_with(
+        support::short_polls(200),
+        RobotSpec::new("Helper").permissions([Permission::SendMessages]),
+    )
+    .await;
     let message = sim
         .post(&demo.alice, &demo.general, "@Helper secret plans")
         .unwrap();
@@ -380,9 +368,8 @@ async fn a_mention_without_read_messages_arrives_without_content() {
 
 #[tokio::test]
 async fn robot_messages_can_mention_and_be_edited_into_mentions() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(200), RobotSpec::new("Helper")).await;
     let sent = api
         .post(
             &messages_path(&demo.server_id, &demo.general),
@@ -403,7 +390,7 @@ async fn robot_messages_can_mention_and_be_edited_into_mentions() {
 
 #[tokio::test]
 async fn member_actions_respect_membership_and_roles() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let other = sim.create_server("Other").unwrap();
     let outsider = sim.add_member(&other, "outsider").unwrap();
@@ -454,9 +441,8 @@ async fn member_actions_respect_membership_and_roles() {
 
 #[tokio::test]
 async fn ownership_moves_with_two_role_events() {
-    let sim = common::sim_with(fast()).await;
-    let demo = sim.seed_demo().unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(support::short_polls(200), RobotSpec::new("Helper")).await;
     sim.set_role(&demo.server_id, &demo.carol, Role::Owner)
         .unwrap();
     let events = drain(&api).await;
@@ -480,16 +466,13 @@ async fn ownership_moves_with_two_role_events() {
 
 #[tokio::test]
 async fn the_permission_mapping_is_configurable() {
-    let mut config = fast();
+    let mut config = support::short_polls(200);
     config.event_permissions.insert(EventType::VoiceJoin, None);
     config
         .event_permissions
         .insert(EventType::ServerUpdated, Some(Permission::ReadRooms));
-    let sim = common::sim_with(config).await;
-    let demo = sim
-        .seed_demo_with(RobotSpec::new("Helper").permissions([]))
-        .unwrap();
-    let api = Api::robot(&sim, &demo.robot.key);
+    let (sim, demo, api) =
+        support::demo_with(config, RobotSpec::new("Helper").permissions([])).await;
     sim.join_voice(&demo.bob, &demo.general).unwrap();
     sim.leave_voice(&demo.bob, &demo.general).unwrap();
     sim.update_server(

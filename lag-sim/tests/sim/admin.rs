@@ -1,28 +1,17 @@
 //! The admin and member-puppet API under `/_sim`, driven over HTTP only.
 
-mod common;
-
-use std::time::Duration;
-
-use common::Api;
-use lag_sim::SimConfig;
 use serde_json::{Value, json};
 
-fn fast() -> SimConfig {
-    SimConfig {
-        poll_timeout: Duration::from_millis(200),
-        ..SimConfig::default()
-    }
-}
+use crate::support::{self, Api};
 
-async fn created(reply: common::Reply) -> Value {
+async fn created(reply: support::Reply) -> Value {
     assert_eq!(reply.status, 201, "{}", reply.text);
     reply.json()
 }
 
 #[tokio::test]
 async fn a_world_built_and_driven_over_http() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let admin = Api::anonymous(&sim);
 
     let server = created(admin.post("/_sim/servers", &json!({"name": "Acme"})).await).await;
@@ -245,7 +234,7 @@ async fn a_world_built_and_driven_over_http() {
 
 #[tokio::test]
 async fn robots_are_configured_over_http() {
-    let sim = common::sim_with(fast()).await;
+    let sim = support::sim_with(support::short_polls(200)).await;
     let demo = sim.seed_demo().unwrap();
     let admin = Api::anonymous(&sim);
     let path = format!("/_sim/robots/{}", demo.robot.id);
@@ -333,7 +322,7 @@ async fn robots_are_configured_over_http() {
 
 #[tokio::test]
 async fn robot_names_and_counts_follow_lag_limits() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let admin = Api::anonymous(&sim);
     let demo = sim.seed_demo().unwrap(); // one robot already
     let robots = format!("/_sim/servers/{}/robots", demo.server_id);
@@ -399,7 +388,7 @@ async fn robot_names_and_counts_follow_lag_limits() {
 
 #[tokio::test]
 async fn admin_errors_use_the_envelope() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let demo = sim.seed_demo().unwrap();
     let admin = Api::anonymous(&sim);
     admin.get("/_sim/servers/srv_nope").await.assert_error(404);
@@ -486,7 +475,7 @@ async fn admin_errors_use_the_envelope() {
 
 #[tokio::test]
 async fn the_demo_and_stream_cut_endpoints() {
-    let sim = common::sim().await;
+    let sim = support::sim().await;
     let admin = Api::anonymous(&sim);
     let demo = created(
         admin
@@ -497,7 +486,7 @@ async fn the_demo_and_stream_cut_endpoints() {
     assert_eq!(demo["robot"]["name"], "Helper");
     let key = demo["robot"]["key"].as_str().unwrap();
     let api = Api::robot(&sim, key);
-    let mut stream = common::SseReader::connect(&api, None).await;
+    let mut stream = support::SseReader::connect(&api, None).await;
     let cut = admin.post("/_sim/streams/cut", &json!({})).await;
     assert_eq!(cut.status, 204);
     assert_eq!(stream.next_frame().await, None);
