@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::texts::{Texts, format_duration};
-
 /// Who shares a cooldown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -122,21 +120,15 @@ impl Cooldown {
         Ok(())
     }
 
-    /// The reply for an attempt `remaining` too early, or `None` to stay silent: the
-    /// cooldown's own message, else the robot's [`Texts::cooldown`].
-    pub(crate) fn refusal(
-        &self,
-        trigger: &str,
-        remaining: Duration,
-        texts: &dyn Texts,
-    ) -> Option<String> {
-        let text = match &self.message {
-            Some(message) => message
+    /// The cooldown's own reply to an attempt `remaining` too early (`Some("")` to stay
+    /// silent), or `None` when the robot's texts should word it.
+    pub(crate) fn own_refusal(&self, trigger: &str, remaining: Duration) -> Option<String> {
+        let message = self.message.as_ref()?;
+        Some(
+            message
                 .replace("{remaining}", &format_duration(remaining))
                 .replace("{command}", trigger),
-            None => texts.cooldown(trigger, self.scope, remaining),
-        };
-        (!text.trim().is_empty()).then_some(text)
+        )
     }
 }
 
@@ -150,10 +142,34 @@ impl fmt::Debug for Cooldown {
     }
 }
 
+/// `1h 2m`, `1m 5s`, `45s`: the two largest units of a duration in whole seconds, rounded up so
+/// `0s` is never shown. What the default cooldown text says.
+///
+/// ```
+/// use std::time::Duration;
+/// use lag_bot::command::format_duration;
+/// assert_eq!(format_duration(Duration::from_millis(65_200)), "1m 6s");
+/// assert_eq!(format_duration(Duration::from_secs(90_061)), "1d 1h");
+/// ```
+pub fn format_duration(remaining: Duration) -> String {
+    let mut secs = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
+    secs = secs.max(1);
+    let (days, hours, minutes, seconds) =
+        (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
+    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")];
+    let mut out = String::new();
+    for (value, unit) in parts.into_iter().filter(|(v, _)| *v > 0).take(2) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&format!("{value}{unit}"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::texts::English;
 
     #[test]
     fn user_scope_is_per_user() {
@@ -216,25 +232,23 @@ mod tests {
     }
 
     #[test]
-    fn refusal_messages_are_friendly_and_customisable() {
-        let cooldown = Cooldown::per_room(Duration::from_secs(60));
-        assert_eq!(
-            cooldown
-                .refusal("!roll", Duration::from_millis(65_200), &English)
-                .unwrap(),
-            "Slow down! `!roll` can be used again in this room in 1m 6s."
-        );
+    fn an_own_message_fills_in_the_command_and_the_time_left() {
+        let plain = Cooldown::per_room(Duration::from_secs(60));
+        assert_eq!(plain.own_refusal("!roll", Duration::from_secs(1)), None);
         let custom = Cooldown::per_user(Duration::from_secs(60)).message("{command}: {remaining}");
         assert_eq!(
             custom
-                .refusal("!roll", Duration::from_secs(3_700), &English)
-                .unwrap(),
-            "!roll: 1h 1m"
+                .own_refusal("!roll", Duration::from_secs(3_700))
+                .as_deref(),
+            Some("!roll: 1h 1m")
         );
-        let silent = Cooldown::global(Duration::from_secs(1)).message("");
-        assert_eq!(
-            silent.refusal("!roll", Duration::from_secs(1), &English),
-            None
-        );
+    }
+
+    #[test]
+    fn durations_are_rounded_up() {
+        assert_eq!(format_duration(Duration::from_millis(1)), "1s");
+        assert_eq!(format_duration(Duration::ZERO), "1s");
+        assert_eq!(format_duration(Duration::from_secs(90_061)), "1d 1h");
+        assert_eq!(format_duration(Duration::from_millis(65_200)), "1m 6s");
     }
 }

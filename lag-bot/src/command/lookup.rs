@@ -323,7 +323,7 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
     use crate::command::tests::{ping, roll, secret};
-    use crate::command::{Cooldown, Rest};
+    use crate::command::{ArgError, Cooldown, Rest, Texts};
     use crate::events::Envelope;
     use crate::model::{Mention, MentionKind, RobotInfo};
 
@@ -653,6 +653,40 @@ mod tests {
             "arg2: `x` is not a whole number\nUsage: !add <arg1> <arg2>"
         );
         assert_eq!(said_or_error(&cmd, "1 2", Vec::new()).await, "3");
+        assert_eq!(
+            said_or_error(&cmd, "1 2", Vec::new()).await,
+            "Slow down! `!add` can be used again in 1m."
+        );
+    }
+
+    #[tokio::test]
+    async fn framework_texts_come_from_the_options() {
+        struct Terse;
+        impl Texts for Terse {
+            fn usage_error(&self, _error: &ArgError, usage: &str) -> String {
+                format!("? {usage}")
+            }
+            fn unknown_command(&self, typed: &str, suggestion: &str) -> String {
+                format!("{typed}? {suggestion}!")
+            }
+            fn denied(&self, command: &str) -> String {
+                format!("no {command}")
+            }
+        }
+        let locked = Command::new("!lock", |_ctx: Ctx| async { "locked" })
+            .check(|_ctx: Ctx| async { false });
+        let index = index(vec![roll(), locked], CommandOptions::new().texts(Terse));
+        assert_eq!(
+            answer(&index, "!roll x", Vec::new()).await,
+            "? !roll [sides]"
+        );
+        assert_eq!(answer(&index, "!rol", Vec::new()).await, "!rol? !roll!");
+        assert_eq!(answer(&index, "!lock", Vec::new()).await, "no !lock");
+        assert!(
+            answer(&index, "!help", Vec::new())
+                .await
+                .starts_with("Commands:")
+        );
     }
 
     #[tokio::test]

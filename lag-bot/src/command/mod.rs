@@ -61,12 +61,12 @@ use crate::model::ServerRole;
 use crate::reply::{IntoReply, ReplyFuture, into_error};
 
 pub use args::{Args, Checkpoint, Token};
-pub use cooldown::{Cooldown, CooldownScope};
+pub use cooldown::{Cooldown, CooldownScope, format_duration};
 pub use error::{ArgError, ArgErrorKind};
 pub use from_arg::{ArgKind, FromArg, MemberMention, Parsed, Quoted, Rest};
 pub use hear::{Captures, Hear};
 pub use options::CommandOptions;
-pub use texts::{English, HelpEntry, Texts, format_duration};
+pub use texts::{English, HelpEntry, Texts};
 pub use usage::Param;
 
 type Invoke<S> = dyn Fn(Ctx<S>, &mut Args<'_>, &[Param]) -> std::result::Result<ReplyFuture, ArgError>

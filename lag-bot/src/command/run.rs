@@ -70,9 +70,10 @@ pub(crate) fn execute<S: Send + Sync + 'static>(
         if let Some(cooldown) = &command.cooldown
             && let Err(remaining) = cooldown.try_start(&call.sender, &call.room)
         {
-            return Ok(cooldown
-                .refusal(&call.typed, remaining, &*texts)
-                .map(Reply::say));
+            let refusal = cooldown
+                .own_refusal(&call.typed, remaining)
+                .unwrap_or_else(|| texts.cooldown(&call.typed, cooldown.scope(), remaining));
+            return Reply::say(refusal).into_reply();
         }
         running.await
     })

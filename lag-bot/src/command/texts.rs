@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::cooldown::CooldownScope;
+use super::cooldown::{CooldownScope, format_duration};
 use super::error::ArgError;
 
 /// The words a robot uses when the framework, not a handler, answers: refused arguments, an
@@ -186,31 +186,6 @@ impl fmt::Debug for dyn Texts {
     }
 }
 
-/// `1h 2m`, `1m 5s`, `45s`: the two largest units of a duration in whole seconds, rounded up so
-/// `0s` is never shown. What the default cooldown text says.
-///
-/// ```
-/// use std::time::Duration;
-/// use lag_bot::command::format_duration;
-/// assert_eq!(format_duration(Duration::from_millis(65_200)), "1m 6s");
-/// assert_eq!(format_duration(Duration::from_secs(90_061)), "1d 1h");
-/// ```
-pub fn format_duration(remaining: Duration) -> String {
-    let mut secs = remaining.as_secs() + u64::from(remaining.subsec_nanos() > 0);
-    secs = secs.max(1);
-    let (days, hours, minutes, seconds) =
-        (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
-    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (seconds, "s")];
-    let mut out = String::new();
-    for (value, unit) in parts.into_iter().filter(|(v, _)| *v > 0).take(2) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&format!("{value}{unit}"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,12 +205,5 @@ mod tests {
             English.help_not_found("?secret", None, "?help"),
             "No command `?secret`. Type `?help` for the list."
         );
-    }
-
-    #[test]
-    fn durations_are_rounded_up() {
-        assert_eq!(format_duration(Duration::from_millis(1)), "1s");
-        assert_eq!(format_duration(Duration::ZERO), "1s");
-        assert_eq!(format_duration(Duration::from_secs(90_061)), "1d 1h");
     }
 }

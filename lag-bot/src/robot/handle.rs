@@ -7,12 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::task::JoinHandle;
 
 use super::Shutdown;
-use super::start::joined;
-use crate::Result;
 use crate::client::Client;
 use crate::metrics::Metrics;
 use crate::model::RobotInfo;
 use crate::transport::WebhookService;
+use crate::{Error, ErrorKind, Result};
 
 /// A robot running in the background, made by [`Robot::start`].
 ///
@@ -136,4 +135,16 @@ impl fmt::Debug for RobotHandle {
             .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }
+}
+
+/// A robot task's outcome, with a task that panicked or was cancelled as a transport error.
+pub(super) fn joined(
+    result: std::result::Result<Result<()>, tokio::task::JoinError>,
+) -> Result<()> {
+    result.unwrap_or_else(|err| {
+        Err(Error::new(
+            ErrorKind::Transport,
+            format!("a robot task failed: {err}"),
+        ))
+    })
 }

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::dispatch::{Dispatcher, Shared};
+use super::handle::joined;
 use super::handlers::Handlers;
 use super::{Robot, RobotHandle, Shutdown};
 use crate::transport::server::{self, Routes};
@@ -233,15 +234,4 @@ async fn supervise<S: Send + Sync + 'static>(
     }
     tracing::info!("robot stopped");
     outcome
-}
-
-pub(super) fn joined(
-    result: std::result::Result<Result<()>, tokio::task::JoinError>,
-) -> Result<()> {
-    result.unwrap_or_else(|err| {
-        Err(Error::new(
-            ErrorKind::Transport,
-            format!("a robot task failed: {err}"),
-        ))
-    })
 }
