@@ -58,7 +58,7 @@ use crate::error::{BoxError, Result};
 use crate::model::ServerRole;
 
 pub use args::{Args, Checkpoint, Token};
-pub use cooldown::{Cooldown, CooldownScope};
+pub use cooldown::{Cooldown, CooldownScope, CooldownStore, MemoryCooldowns};
 pub use error::{ArgError, ArgErrorKind};
 pub use from_arg::{ArgKind, FromArg, MemberMention, Parsed, Quoted, Rest};
 pub use hear::{Captures, Hear};

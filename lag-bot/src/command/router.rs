@@ -34,6 +34,7 @@ pub(crate) struct CommandRouter<S> {
     hear_set: RegexSet,
     options: CommandOptions,
     prefixes: Vec<String>,
+    cooldowns: Arc<dyn super::CooldownStore>,
 }
 
 struct CompiledHear<S> {
@@ -149,6 +150,7 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
             hear_set,
             options,
             prefixes,
+            cooldowns: Arc::new(super::MemoryCooldowns::new()),
         })
     }
 
@@ -292,6 +294,7 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
                     .unwrap_or_default();
                 let room = msg.room_id.clone();
                 let mentions = msg.mentions.clone();
+                let cooldowns = Arc::clone(&self.cooldowns);
                 Box::pin(async move {
                     for check in &command.checks {
                         if !check(ctx.clone()).await? {
@@ -314,7 +317,9 @@ impl<S: Send + Sync + 'static> CommandRouter<S> {
                         }
                     };
                     if let Some(cooldown) = &command.cooldown
-                        && let Err(remaining) = cooldown.try_start(&sender, &room)
+                        && let Some(remaining) = cooldown
+                            .try_start(&*cooldowns, command.name(), &sender, &room)
+                            .await?
                     {
                         return match cooldown.refusal(&typed, remaining) {
                             Some(text) => deliver(&ctx, Reply::say(text)).await,
