@@ -68,6 +68,10 @@ pub mod reply;
 pub mod robot;
 pub mod transport;
 
+/// The attribute for implementing the stores a robot can share between replicas
+/// ([`DedupStore`](transport::DedupStore), [`CooldownStore`](command::CooldownStore),
+/// [`RateLimiter`](client::RateLimiter)) with plain `async fn`s.
+pub use async_trait::async_trait;
 pub use client::Client;
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};

@@ -1,4 +1,5 @@
-//! Pacing under Lag's rate limits: an exact sliding-window log per limit.
+//! Pacing under Lag's rate limits: the [`RateLimiter`] trait and its in-memory default, an
+//! exact sliding-window log per limit.
 //!
 //! Lag counts requests in sliding windows (100 per 60 s over every robot endpoint, 10 message
 //! sends per 10 s). A token bucket with a burst cannot promise "never 429" against a sliding
@@ -12,8 +13,11 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+
+use crate::Result;
 
 /// One limit: at most `limit` calls in any `period`.
 ///
@@ -131,17 +135,210 @@ impl Default for RateLimits {
     }
 }
 
-/// Which windows a call counts against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Class {
-    /// Any robot endpoint.
+/// Which of Lag's limits a call counts against.
+///
+/// More classes may come; a [`RateLimiter`] that does not know one should count it as a
+/// [`Request`](Self::Request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallClass {
+    /// Any robot endpoint: counts against the request limit.
     Request,
-    /// `POST .../messages`: counts against both windows.
+    /// A message send (`POST .../messages`): counts against the message limit and the request
+    /// limit.
     Message,
 }
 
-/// The shared limiter of one client and all its clones.
-pub(crate) struct Limiter {
+/// How a call's attempt ended, as far as the limits are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Settlement {
+    /// The request left and Lag may have counted it: it keeps its place in the windows, timed
+    /// from now (its answer arrived, the latest moment Lag can have counted it).
+    Sent,
+    /// The request certainly never reached Lag (no connection was made): its place is given
+    /// back.
+    Unsent,
+}
+
+/// Paces a client's calls under Lag's rate limits.
+///
+/// Before each attempt the client [acquires](Self::acquire) a [`Permit`] for the call's
+/// [`CallClass`], waiting as long as the limiter says, and [settles](Permit::settle) it when
+/// the attempt is over. After a 429 answer it [pauses](Self::pause) the limiter for the
+/// `Retry-After` time, so every call waits it out.
+///
+/// The default, [`MemoryLimiter`], paces the clones of one client in one process. Lag counts
+/// its limits per robot key, so replicas of one robot should share a limiter backed by a
+/// shared store (e.g. Redis sorted sets holding each window's calls); supply it with
+/// [`ClientBuilder::rate_limiter`](crate::client::ClientBuilder::rate_limiter).
+///
+/// Implement it with the [`async-trait`](https://docs.rs/async-trait) crate, so that the
+/// methods are plain `async fn`s and the limiter can be used as `Arc<dyn RateLimiter>`. This
+/// one paces like the default and counts the message sends that left:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+///
+/// use async_trait::async_trait;
+/// use lag_bot::client::{CallClass, Client, MemoryLimiter, Permit, RateLimiter, Settlement};
+///
+/// #[derive(Debug, Default)]
+/// struct Counting {
+///     pacing: MemoryLimiter,
+///     sends: Arc<AtomicUsize>,
+/// }
+///
+/// #[async_trait]
+/// impl RateLimiter for Counting {
+///     async fn acquire(&self, class: CallClass) -> lag_bot::Result<Permit> {
+///         let place = self.pacing.acquire(class).await?;
+///         let sends = Arc::clone(&self.sends);
+///         Ok(Permit::new(move |settlement| {
+///             if class == CallClass::Message && settlement == Settlement::Sent {
+///                 sends.fetch_add(1, Ordering::Relaxed);
+///             }
+///             place.settle(settlement);
+///         }))
+///     }
+///
+///     async fn pause(&self, wait: Duration) -> lag_bot::Result<()> {
+///         self.pacing.pause(wait).await
+///     }
+/// }
+///
+/// # tokio_test_block(async {
+/// let limiter = Arc::new(Counting::default());
+/// let client = Client::builder("lag_robot_abcd1234_secret")
+///     .rate_limiter(limiter.clone())
+///     .build()?;
+/// limiter.acquire(CallClass::Message).await?.settle(Settlement::Sent);
+/// limiter.acquire(CallClass::Message).await?.settle(Settlement::Unsent);
+/// assert_eq!(limiter.sends.load(Ordering::Relaxed), 1);
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[async_trait]
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Waits until a call of `class` fits under every limit and takes its place there. Until
+    /// its permit is settled the call is in flight: Lag may count it at any moment, so it
+    /// holds its place.
+    ///
+    /// # Errors
+    ///
+    /// The call fails with the error, unsent. A limiter that would rather let calls through
+    /// when its store is unreachable answers with a permit instead.
+    async fn acquire(&self, class: CallClass) -> Result<Permit>;
+
+    /// Holds every call back until `wait` from now (Lag answered 429 with `Retry-After`). A
+    /// shorter pause than one already running changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// The client logs the error and carries on.
+    async fn pause(&self, wait: Duration) -> Result<()>;
+}
+
+/// A call's place under the limits, from [`RateLimiter::acquire`] until its attempt is over.
+///
+/// Settle it with [`settle`](Self::settle); dropping an unsettled permit settles it as
+/// [`Settlement::Sent`], the safe guess for an attempt cut short.
+///
+/// A [`RateLimiter`] makes one with [`Permit::new`], giving the function that records the
+/// settlement. It runs once, synchronously and perhaps inside `drop`, so a limiter backed by
+/// a network store should hand the write to a task (`tokio::spawn`) rather than block.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use lag_bot::client::{Permit, Settlement};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let record = Arc::clone(&seen);
+/// let permit = Permit::new(move |settlement| record.lock().unwrap().push(settlement));
+/// permit.settle(Settlement::Unsent);
+/// let record = Arc::clone(&seen);
+/// drop(Permit::new(move |settlement| record.lock().unwrap().push(settlement)));
+/// assert_eq!(*seen.lock().unwrap(), [Settlement::Unsent, Settlement::Sent]);
+/// ```
+pub struct Permit {
+    settle: Option<Box<dyn FnOnce(Settlement) + Send>>,
+}
+
+impl Permit {
+    /// A permit that calls `settle` with the settlement once it is settled or dropped.
+    pub fn new(settle: impl FnOnce(Settlement) + Send + 'static) -> Self {
+        Self {
+            settle: Some(Box::new(settle)),
+        }
+    }
+
+    /// Records how the attempt ended.
+    pub fn settle(mut self, settlement: Settlement) {
+        self.settle_once(settlement);
+    }
+
+    pub(crate) fn sent(self) {
+        self.settle(Settlement::Sent);
+    }
+
+    pub(crate) fn unsent(self) {
+        self.settle(Settlement::Unsent);
+    }
+
+    fn settle_once(&mut self, settlement: Settlement) {
+        if let Some(settle) = self.settle.take() {
+            settle(settlement);
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.settle_once(Settlement::Sent);
+    }
+}
+
+impl fmt::Debug for Permit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit")
+            .field("settled", &self.settle.is_none())
+            .finish()
+    }
+}
+
+/// The in-memory [`RateLimiter`], the client's default: an exact sliding-window log per
+/// limit.
+///
+/// Each window keeps the times of the calls inside it and a new call waits until the oldest
+/// one leaves. Waiting calls are served in arrival order, and a message send waiting for the
+/// message window does not hold up other calls. Clones share one set of windows.
+///
+/// ```
+/// use lag_bot::client::{CallClass, MemoryLimiter, RateLimiter, RateLimits, Settlement};
+///
+/// # tokio_test_block(async {
+/// let limiter = MemoryLimiter::new(RateLimits::lag());
+/// let permit = limiter.acquire(CallClass::Message).await?;
+/// // ... send the message, then:
+/// permit.settle(Settlement::Sent);
+/// assert_eq!(limiter.limits(), &RateLimits::lag());
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct MemoryLimiter {
+    shared: Arc<Shared>,
+}
+
+/// The windows of a [`MemoryLimiter`] and its clones.
+struct Shared {
     limits: RateLimits,
     state: Mutex<State>,
     /// Hands out the request window in arrival order.
@@ -209,26 +406,55 @@ impl Log {
     }
 }
 
-impl Limiter {
-    pub(crate) fn new(limits: RateLimits) -> Arc<Self> {
-        Arc::new(Self {
-            limits,
-            state: Mutex::new(State {
-                requests: Log::default(),
-                messages: Log::default(),
-                paused_until: None,
-                next_id: 0,
+impl MemoryLimiter {
+    /// A limiter pacing under `limits`.
+    pub fn new(limits: RateLimits) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                limits,
+                state: Mutex::new(State {
+                    requests: Log::default(),
+                    messages: Log::default(),
+                    paused_until: None,
+                    next_id: 0,
+                }),
+                gate: tokio::sync::Mutex::new(()),
+                message_gate: tokio::sync::Mutex::new(()),
+                changed: Notify::new(),
             }),
-            gate: tokio::sync::Mutex::new(()),
-            message_gate: tokio::sync::Mutex::new(()),
-            changed: Notify::new(),
-        })
+        }
     }
 
-    pub(crate) fn limits(&self) -> &RateLimits {
-        &self.limits
+    /// The limits calls are paced under.
+    pub fn limits(&self) -> &RateLimits {
+        &self.shared.limits
+    }
+}
+
+impl Default for MemoryLimiter {
+    /// A limiter pacing under Lag's limits.
+    fn default() -> Self {
+        Self::new(RateLimits::lag())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryLimiter {
+    async fn acquire(&self, class: CallClass) -> Result<Permit> {
+        let (request, message) = self.shared.acquire(class).await;
+        let shared = Arc::clone(&self.shared);
+        Ok(Permit::new(move |settlement| {
+            shared.settle(request, message, settlement);
+        }))
     }
 
+    async fn pause(&self, wait: Duration) -> Result<()> {
+        self.shared.pause(wait);
+        Ok(())
+    }
+}
+
+impl Shared {
     fn state(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
@@ -236,7 +462,7 @@ impl Limiter {
     }
 
     /// Stops every call from starting before `now + wait` (after a 429).
-    pub(crate) fn pause(&self, wait: Duration) {
+    fn pause(&self, wait: Duration) {
         let now = Instant::now();
         let until = now.checked_add(wait).unwrap_or(now + FOREVER);
         let mut state = self.state();
@@ -245,9 +471,10 @@ impl Limiter {
         }
     }
 
-    /// Waits until a call of `class` fits in every window, and takes its places.
-    pub(crate) async fn acquire(self: &Arc<Self>, class: Class) -> Permit {
-        let counts_as_message = class == Class::Message && self.limits.messages.is_some();
+    /// Waits until a call of `class` fits in every window, and takes its places: the ids of
+    /// its entries in the request and message logs.
+    async fn acquire(&self, class: CallClass) -> (Option<u64>, Option<u64>) {
+        let counts_as_message = class == CallClass::Message && self.limits.messages.is_some();
         let _message_turn = if counts_as_message {
             let turn = self.message_gate.lock().await;
             self.wait_for(|state, now| {
@@ -275,12 +502,10 @@ impl Limiter {
                 wait
             })
             .await;
-        Permit {
-            limiter: Arc::clone(self),
-            request: self.limits.requests.map(|_| ids),
-            message: counts_as_message.then_some(ids),
-            settled: false,
-        }
+        (
+            self.limits.requests.map(|_| ids),
+            counts_as_message.then_some(ids),
+        )
     }
 
     async fn wait_for(&self, mut wait: impl FnMut(&mut State, Instant) -> Option<Duration>) {
@@ -336,7 +561,7 @@ impl Limiter {
         taken
     }
 
-    fn settle(&self, request: Option<u64>, message: Option<u64>, sent: bool) {
+    fn settle(&self, request: Option<u64>, message: Option<u64>, settlement: Settlement) {
         let now = Instant::now();
         {
             let mut state = self.state();
@@ -345,10 +570,9 @@ impl Limiter {
             } = &mut *state;
             for (log, id) in [(requests, request), (messages, message)] {
                 if let Some(id) = id {
-                    if sent {
-                        log.finish(id, now);
-                    } else {
-                        log.withdraw(id);
+                    match settlement {
+                        Settlement::Sent => log.finish(id, now),
+                        Settlement::Unsent => log.withdraw(id),
                     }
                 }
             }
@@ -373,44 +597,11 @@ fn longest(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
     Some(a?.max(b?))
 }
 
-impl fmt::Debug for Limiter {
+impl fmt::Debug for MemoryLimiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Limiter")
-            .field("limits", &self.limits)
+        f.debug_struct("MemoryLimiter")
+            .field("limits", self.limits())
             .finish_non_exhaustive()
-    }
-}
-
-/// A call's places in the windows. Settle it with [`sent`](Self::sent) once the response
-/// arrived (or may have), or [`unsent`](Self::unsent) when the request certainly never left;
-/// dropping it counts as sent.
-pub(crate) struct Permit {
-    limiter: Arc<Limiter>,
-    request: Option<u64>,
-    message: Option<u64>,
-    settled: bool,
-}
-
-impl Permit {
-    pub(crate) fn sent(mut self) {
-        self.settle(true);
-    }
-
-    pub(crate) fn unsent(mut self) {
-        self.settle(false);
-    }
-
-    fn settle(&mut self, sent: bool) {
-        if !self.settled {
-            self.settled = true;
-            self.limiter.settle(self.request, self.message, sent);
-        }
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.settle(true);
     }
 }
 
@@ -440,11 +631,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_of_sends_fills_whole_windows_back_to_back() {
-        let limiter = Limiter::new(RateLimits::lag());
+        let limiter = MemoryLimiter::new(RateLimits::lag());
         let start = Instant::now();
         let mut times = Vec::new();
         for _ in 0..50 {
-            let permit = limiter.acquire(Class::Message).await;
+            let permit = limiter.acquire(CallClass::Message).await.unwrap();
             times.push(Instant::now());
             permit.sent();
         }
@@ -456,16 +647,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_request_window_holds_every_call() {
-        let limiter = Limiter::new(limits(5, 100));
+        let limiter = MemoryLimiter::new(limits(5, 100));
         let start = Instant::now();
         let mut times = Vec::new();
         for i in 0..12 {
             let class = if i % 2 == 0 {
-                Class::Message
+                CallClass::Message
             } else {
-                Class::Request
+                CallClass::Request
             };
-            limiter.acquire(class).await.sent();
+            limiter.acquire(class).await.unwrap().sent();
             times.push(Instant::now());
         }
         assert_within(&times, limiter.limits().requests.unwrap());
@@ -474,12 +665,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_call_in_flight_holds_its_place_until_it_finishes() {
-        let limiter = Limiter::new(limits(1, 10));
-        let first = limiter.acquire(Class::Request).await;
+        let limiter = MemoryLimiter::new(limits(1, 10));
+        let first = limiter.acquire(CallClass::Request).await.unwrap();
         let waiter = {
-            let limiter = Arc::clone(&limiter);
+            let limiter = limiter.clone();
             tokio::spawn(async move {
-                limiter.acquire(Class::Request).await.sent();
+                limiter.acquire(CallClass::Request).await.unwrap().sent();
                 Instant::now()
             })
         };
@@ -493,29 +684,38 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_unsent_call_gives_its_place_back() {
-        let limiter = Limiter::new(limits(1, 10));
-        limiter.acquire(Class::Request).await.unsent();
+        let limiter = MemoryLimiter::new(limits(1, 10));
+        limiter.acquire(CallClass::Request).await.unwrap().unsent();
         let start = Instant::now();
-        limiter.acquire(Class::Request).await.sent();
+        limiter.acquire(CallClass::Request).await.unwrap().sent();
         assert_eq!(Instant::now(), start);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_pause_holds_every_call() {
-        let limiter = Limiter::new(RateLimits::lag());
-        limiter.pause(Duration::from_secs(3));
+    async fn a_dropped_permit_counts_as_sent() {
+        let limiter = MemoryLimiter::new(limits(1, 10));
+        drop(limiter.acquire(CallClass::Request).await.unwrap());
         let start = Instant::now();
-        limiter.acquire(Class::Request).await.sent();
+        limiter.acquire(CallClass::Request).await.unwrap().sent();
+        assert_eq!(Instant::now() - start, Duration::from_secs(60));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_call() {
+        let limiter = MemoryLimiter::new(RateLimits::lag());
+        limiter.pause(Duration::from_secs(3)).await.unwrap();
+        let start = Instant::now();
+        limiter.acquire(CallClass::Request).await.unwrap().sent();
         assert_eq!(Instant::now() - start, Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_pause_too_long_to_represent_still_holds_calls() {
-        let limiter = Limiter::new(RateLimits::lag());
-        limiter.pause(Duration::MAX);
+        let limiter = MemoryLimiter::new(RateLimits::lag());
+        limiter.pause(Duration::MAX).await.unwrap();
         let waiting = tokio::time::timeout(
             Duration::from_secs(365 * 24 * 60 * 60),
-            limiter.acquire(Class::Request),
+            limiter.acquire(CallClass::Request),
         );
         assert!(
             waiting.await.is_err(),
@@ -525,15 +725,15 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_send_waiting_for_message_budget_does_not_block_other_calls() {
-        let limiter = Limiter::new(limits(100, 1));
-        limiter.acquire(Class::Message).await.sent();
+        let limiter = MemoryLimiter::new(limits(100, 1));
+        limiter.acquire(CallClass::Message).await.unwrap().sent();
         let blocked_send = {
-            let limiter = Arc::clone(&limiter);
-            tokio::spawn(async move { limiter.acquire(Class::Message).await.sent() })
+            let limiter = limiter.clone();
+            tokio::spawn(async move { limiter.acquire(CallClass::Message).await.unwrap().sent() })
         };
         tokio::task::yield_now().await;
         let start = Instant::now();
-        limiter.acquire(Class::Request).await.sent();
+        limiter.acquire(CallClass::Request).await.unwrap().sent();
         assert_eq!(Instant::now(), start);
         assert!(!blocked_send.is_finished());
         blocked_send.await.unwrap();
@@ -542,14 +742,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn waiters_are_served_in_arrival_order() {
-        let limiter = Limiter::new(limits(100, 1));
+        let limiter = MemoryLimiter::new(limits(100, 1));
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for i in 0..5 {
-            let limiter = Arc::clone(&limiter);
+            let limiter = limiter.clone();
             let order = Arc::clone(&order);
             tasks.push(tokio::spawn(async move {
-                limiter.acquire(Class::Message).await.sent();
+                limiter.acquire(CallClass::Message).await.unwrap().sent();
                 order.lock().unwrap().push(i);
             }));
             tokio::task::yield_now().await;
@@ -562,10 +762,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn unlimited_never_waits() {
-        let limiter = Limiter::new(RateLimits::unlimited());
+        let limiter = MemoryLimiter::new(RateLimits::unlimited());
         let start = Instant::now();
         for _ in 0..1000 {
-            limiter.acquire(Class::Message).await.sent();
+            limiter.acquire(CallClass::Message).await.unwrap().sent();
         }
         assert_eq!(Instant::now(), start);
     }

@@ -34,7 +34,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 pub use content::{check_content, split_content};
-pub use limiter::{RateLimits, Window};
+pub use limiter::{CallClass, MemoryLimiter, Permit, RateLimiter, RateLimits, Settlement, Window};
 pub use retry::RetryPolicy;
 
 use crate::events::{self, Envelope};
@@ -44,7 +44,6 @@ use crate::model::{
     SendMessage, decode_history, decode_list,
 };
 use crate::{Error, ErrorKind, Result};
-use limiter::{Class, Limiter};
 
 /// Lag's API host, the default base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.trylag.com";
@@ -70,7 +69,8 @@ struct Inner {
     auth: HeaderValue,
     timeout: Duration,
     retry: RetryPolicy,
-    limiter: Arc<Limiter>,
+    rate_limits: RateLimits,
+    limiter: Arc<dyn RateLimiter>,
     metrics: Option<Metrics>,
     me: tokio::sync::Mutex<Option<RobotInfo>>,
 }
@@ -97,6 +97,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     rate_limits: RateLimits,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
     retry: RetryPolicy,
     metrics: Option<Metrics>,
 }
@@ -127,9 +128,34 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets the limits calls are paced under (default Lag's, [`RateLimits::lag`]).
+    /// Sets the limits calls are paced under (default Lag's, [`RateLimits::lag`]). A limiter
+    /// supplied with [`rate_limiter`](Self::rate_limiter) paces by its own limits instead.
     pub fn rate_limits(mut self, limits: RateLimits) -> Self {
         self.rate_limits = limits;
+        self
+    }
+
+    /// Paces calls with `limiter` instead of a fresh [`MemoryLimiter`] under the
+    /// [rate limits](Self::rate_limits): for several clients of one robot key, in one process
+    /// or (with a limiter backed by a shared store) in several, since Lag counts its limits
+    /// per key.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use lag_bot::client::{Client, MemoryLimiter, RateLimits};
+    ///
+    /// let limiter = Arc::new(MemoryLimiter::new(RateLimits::lag()));
+    /// let events = Client::builder("lag_robot_abcd1234_secret")
+    ///     .rate_limiter(limiter.clone())
+    ///     .build()?;
+    /// let reports = Client::builder("lag_robot_abcd1234_secret")
+    ///     .rate_limiter(limiter)
+    ///     .build()?;
+    /// # let _ = (events, reports);
+    /// # Ok::<(), lag_bot::Error>(())
+    /// ```
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
         self
     }
 
@@ -186,7 +212,10 @@ impl ClientBuilder {
                 auth,
                 timeout: self.timeout,
                 retry: self.retry,
-                limiter: Limiter::new(self.rate_limits),
+                limiter: self
+                    .rate_limiter
+                    .unwrap_or_else(|| Arc::new(MemoryLimiter::new(self.rate_limits))),
+                rate_limits: self.rate_limits,
                 metrics: self.metrics,
                 me: tokio::sync::Mutex::new(None),
             }),
@@ -213,7 +242,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("key", &"[redacted]")
             .field("base_url", &self.inner.base.as_str())
-            .field("rate_limits", self.inner.limiter.limits())
+            .field("rate_limits", &self.inner.rate_limits)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
@@ -236,7 +265,7 @@ struct Call {
     path: Vec<String>,
     query: Vec<(&'static str, String)>,
     body: Option<Bytes>,
-    class: Class,
+    class: CallClass,
     retry: Retry,
     timeout: Option<Duration>,
     /// The body is a stream read for as long as it lasts: only the headers are timed.
@@ -252,7 +281,7 @@ impl Call {
             path,
             query: Vec::new(),
             body: None,
-            class: Class::Request,
+            class: CallClass::Request,
             retry: Retry::Always,
             timeout: None,
             streams: false,
@@ -272,6 +301,7 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("lag-bot/", env!("CARGO_PKG_VERSION")).to_owned(),
             rate_limits: RateLimits::lag(),
+            rate_limiter: None,
             retry: RetryPolicy::default(),
             metrics: None,
         }
@@ -287,9 +317,10 @@ impl Client {
         self.inner.base.as_str()
     }
 
-    /// The limits calls are paced under.
+    /// The limits given to the builder ([`ClientBuilder::rate_limits`], Lag's by default). A
+    /// limiter supplied with [`ClientBuilder::rate_limiter`] paces by its own limits instead.
     pub fn rate_limits(&self) -> &RateLimits {
-        self.inner.limiter.limits()
+        &self.inner.rate_limits
     }
 
     /// The robot's identity (`GET /robots/@me/info`), fetched on first use and cached.
@@ -468,7 +499,7 @@ impl Client {
                 .map_err(|e| Error::json("message", e))?
                 .into(),
         );
-        call.class = Class::Message;
+        call.class = CallClass::Message;
         call.retry = Retry::IfUnsent;
         let body = self.run(call).await?;
         decode_json(&body, "sent message")
@@ -617,10 +648,14 @@ impl Client {
         let mut repeated = false;
         loop {
             let waited_from = Instant::now();
-            let permit = self.inner.limiter.acquire(call.class).await;
+            let acquired = self.inner.limiter.acquire(call.class).await;
             if let Some(metrics) = &self.inner.metrics {
                 metrics.limiter_waited(waited_from.elapsed());
             }
+            let permit = acquired.map_err(|error| Failed {
+                error: error.context(&format!("{}: the rate limiter", call.what)),
+                repeated,
+            })?;
             let (error, may_retry, wait) = match self.attempt(&call, &url).await {
                 Ok(response) if response.status().is_success() => {
                     permit.sent();
@@ -632,7 +667,7 @@ impl Client {
                     let error = error_from_response(call.what, response).await;
                     let too_many = status == StatusCode::TOO_MANY_REQUESTS;
                     let wait = if too_many {
-                        self.rate_limited(&error, retries + 1)
+                        self.rate_limited(&error, retries + 1).await
                     } else {
                         None
                     };
@@ -686,16 +721,17 @@ impl Client {
     /// Handles a 429: pauses the limiter (so every call waits out `Retry-After`, up to the
     /// policy's `max_retry_after`) and says whether to retry: `None` when Lag asked for longer
     /// than the policy waits out.
-    fn rate_limited(&self, error: &Error, retry: u32) -> Option<Duration> {
+    async fn rate_limited(&self, error: &Error, retry: u32) -> Option<Duration> {
         if let Some(metrics) = &self.inner.metrics {
             metrics.rate_limited();
         }
         let wait = error
             .retry_after()
             .unwrap_or_else(|| self.inner.retry.backoff(retry));
-        self.inner
-            .limiter
-            .pause(wait.min(self.inner.retry.max_retry_after));
+        let pause = wait.min(self.inner.retry.max_retry_after);
+        if let Err(err) = self.inner.limiter.pause(pause).await {
+            tracing::warn!(error = %err, "could not pause the rate limiter after a 429");
+        }
         tracing::warn!(
             wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
             request_id = error.request_id(),
@@ -890,6 +926,64 @@ mod tests {
             "http://127.0.0.1:9/prefix/robots/@me/servers/srv%201/rooms/a%2Fb/messages\
              ?cursor=2026-01-01T00%3A00%3A00%2B01%3A00"
         );
+    }
+
+    /// Records the settlements of its permits; refuses every call once `refuse` is set.
+    #[derive(Debug, Default)]
+    struct Recording {
+        refuse: bool,
+        settled: Arc<std::sync::Mutex<Vec<(CallClass, Settlement)>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl RateLimiter for Recording {
+        async fn acquire(&self, class: CallClass) -> Result<Permit> {
+            if self.refuse {
+                return Err(Error::new(ErrorKind::Connection, "store down"));
+            }
+            let settled = Arc::clone(&self.settled);
+            Ok(Permit::new(move |settlement| {
+                settled.lock().unwrap().push((class, settlement));
+            }))
+        }
+
+        async fn pause(&self, _wait: Duration) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_supplied_limiter_paces_the_calls() {
+        let limiter = Arc::new(Recording::default());
+        let client = Client::builder("k")
+            .base_url("http://127.0.0.1:9")
+            .retry(RetryPolicy::none())
+            .rate_limiter(limiter.clone())
+            .build()
+            .unwrap();
+        let err = client.me().await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Connection);
+        let settled = limiter.settled.lock().unwrap().clone();
+        assert_eq!(
+            settled,
+            [(CallClass::Request, Settlement::Unsent)],
+            "the call never connected"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_limiter_error_fails_the_call_unsent() {
+        let limiter = Recording {
+            refuse: true,
+            ..Recording::default()
+        };
+        let client = Client::builder("k")
+            .rate_limiter(Arc::new(limiter))
+            .build()
+            .unwrap();
+        let err = client.me().await.unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Connection);
+        assert_eq!(err.message(), "robot info: the rate limiter: store down");
     }
 
     #[test]

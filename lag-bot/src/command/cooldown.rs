@@ -1,11 +1,153 @@
-//! Per-user, per-room or global cooldowns on a command.
+//! Per-user, per-room or global cooldowns on a command, and the store that keeps them.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::time::Instant;
+
+use crate::Result;
+
+/// Where a robot keeps the cooldowns that are running.
+///
+/// One store serves all of a robot's commands: each key names the command and who shares the
+/// cooldown, like `roll user u_42`, `roll room r_7` or `roll global`. Treat keys as opaque
+/// text; a shared store may prefix its own namespace. The in-memory [`MemoryCooldowns`]
+/// serves a single process; a shared store (e.g. Redis `SET key NX PX period`, reading the
+/// time left with `PTTL` when the key exists) lets several replicas of one robot keep one set
+/// of cooldowns.
+///
+/// Implement it with the [`async-trait`](https://docs.rs/async-trait) crate, so that the method
+/// is a plain `async fn` and the store can be used as `Arc<dyn CooldownStore>`:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::{Duration, Instant};
+///
+/// use async_trait::async_trait;
+/// use lag_bot::command::CooldownStore;
+///
+/// /// Keeps every key it ever saw (fine for a short test).
+/// #[derive(Default)]
+/// struct Simple(Mutex<HashMap<String, Instant>>);
+///
+/// #[async_trait]
+/// impl CooldownStore for Simple {
+///     async fn try_start(&self, key: &str, period: Duration) -> lag_bot::Result<Option<Duration>> {
+///         let now = Instant::now();
+///         let mut until = self.0.lock().unwrap();
+///         if let Some(until) = until.get(key).filter(|until| **until > now) {
+///             return Ok(Some(*until - now));
+///         }
+///         until.insert(key.to_owned(), now + period);
+///         Ok(None)
+///     }
+/// }
+///
+/// # tokio_test_block(async {
+/// let store = Simple::default();
+/// let hour = Duration::from_secs(3_600);
+/// assert_eq!(store.try_start("roll user u_42", hour).await?, None, "started");
+/// let left = store.try_start("roll user u_42", hour).await?;
+/// assert!(left.is_some_and(|left| left <= hour), "still cooling");
+/// assert_eq!(store.try_start("roll user u_7", hour).await?, None, "another key");
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[async_trait]
+pub trait CooldownStore: Send + Sync + 'static {
+    /// Starts a cooldown of `period` on `key` unless one is running there. Answers `None` when
+    /// it started, or the time left on the running one (not zero).
+    ///
+    /// Must be atomic per key: of two concurrent calls for a key that is not cooling, exactly
+    /// one starts it. A zero `period` never leaves the key cooling.
+    async fn try_start(&self, key: &str, period: Duration) -> Result<Option<Duration>>;
+}
+
+/// An in-memory [`CooldownStore`] for one process.
+///
+/// Expired keys are swept now and then as new ones arrive, so memory follows the number of
+/// cooldowns running, not the number of members who ever used a command.
+///
+/// ```
+/// use std::time::Duration;
+/// use lag_bot::command::{CooldownStore, MemoryCooldowns};
+///
+/// # tokio_test_block(async {
+/// let store = MemoryCooldowns::new();
+/// let period = Duration::from_secs(30);
+/// assert_eq!(store.try_start("roll global", period).await?, None);
+/// assert!(store.try_start("roll global", period).await?.is_some());
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Default)]
+pub struct MemoryCooldowns {
+    uses: Mutex<Uses>,
+}
+
+/// When each key may be used again.
+#[derive(Default)]
+struct Uses {
+    until: HashMap<String, Instant>,
+    /// Expired entries are swept once this many are kept, then again at twice what remained,
+    /// so sweeping costs O(1) per use however many keys are cooling down.
+    sweep_at: usize,
+}
+
+/// The fewest entries kept before expired ones are swept.
+const SWEEP_AT: usize = 1024;
+
+impl MemoryCooldowns {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn uses(&self) -> MutexGuard<'_, Uses> {
+        self.uses.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn try_start_now(&self, key: &str, period: Duration) -> Option<Duration> {
+        let now = Instant::now();
+        let mut uses = self.uses();
+        if let Some(until) = uses.until.get(key)
+            && *until > now
+        {
+            return Some(*until - now);
+        }
+        if uses.until.len() >= uses.sweep_at.max(SWEEP_AT) {
+            uses.until.retain(|_, until| *until > now);
+            uses.sweep_at = uses.until.len() * 2;
+        }
+        uses.until.insert(key.to_owned(), now + period);
+        None
+    }
+}
+
+#[async_trait]
+impl CooldownStore for MemoryCooldowns {
+    async fn try_start(&self, key: &str, period: Duration) -> Result<Option<Duration>> {
+        Ok(self.try_start_now(key, period))
+    }
+}
+
+impl fmt::Debug for MemoryCooldowns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryCooldowns")
+            .field("keys", &self.uses().until.len())
+            .finish()
+    }
+}
 
 /// Who shares a cooldown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,7 +165,8 @@ pub enum CooldownScope {
 ///
 /// A command on cooldown is not run; the author gets a friendly reply saying when to try again
 /// (see [`Cooldown::message`]). The cooldown starts when the command is accepted: after its
-/// arguments parsed and its checks passed.
+/// arguments parsed and its checks passed. Running cooldowns are kept in the robot's
+/// [`CooldownStore`] under the command's name, so every clone of the command shares them.
 ///
 /// ```
 /// use std::time::Duration;
@@ -39,20 +182,7 @@ pub struct Cooldown {
     scope: CooldownScope,
     period: Duration,
     message: Option<String>,
-    last_used: Arc<Mutex<Uses>>,
 }
-
-/// When each key may use the command again.
-#[derive(Default)]
-struct Uses {
-    until: HashMap<String, Instant>,
-    /// Expired entries are swept once this many are kept, then again at twice what remained,
-    /// so sweeping costs O(1) per use however many keys are cooling down.
-    sweep_at: usize,
-}
-
-/// The fewest entries kept before expired ones are swept.
-const SWEEP_AT: usize = 1024;
 
 impl Cooldown {
     /// A cooldown of `period` shared as `scope` says.
@@ -61,7 +191,6 @@ impl Cooldown {
             scope,
             period,
             message: None,
-            last_used: Arc::default(),
         }
     }
 
@@ -98,26 +227,28 @@ impl Cooldown {
         self.period
     }
 
-    /// Starts the cooldown for `key`, or says how long is left when it is already running.
-    pub(crate) fn try_start(&self, user_id: &str, room_id: &str) -> Result<(), Duration> {
-        let key = match self.scope {
-            CooldownScope::User => user_id,
-            CooldownScope::Room => room_id,
-            CooldownScope::Global => "",
-        };
-        let now = Instant::now();
-        let mut uses = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(until) = uses.until.get(key)
-            && *until > now
-        {
-            return Err(*until - now);
+    /// Starts the cooldown of `command` (its name, e.g. `roll`) for whoever shares it here, or
+    /// says how long is left when it is already running.
+    pub(crate) async fn try_start(
+        &self,
+        store: &dyn CooldownStore,
+        command: &str,
+        user_id: &str,
+        room_id: &str,
+    ) -> Result<Option<Duration>> {
+        store
+            .try_start(&self.key(command, user_id, room_id), self.period)
+            .await
+    }
+
+    /// The store key: the command, then who shares the cooldown. Command names hold no
+    /// whitespace, so no two commands or scopes share a key.
+    fn key(&self, command: &str, user_id: &str, room_id: &str) -> String {
+        match self.scope {
+            CooldownScope::User => format!("{command} user {user_id}"),
+            CooldownScope::Room => format!("{command} room {room_id}"),
+            CooldownScope::Global => format!("{command} global"),
         }
-        if uses.until.len() >= uses.sweep_at.max(SWEEP_AT) {
-            uses.until.retain(|_, until| *until > now);
-            uses.sweep_at = uses.until.len() * 2;
-        }
-        uses.until.insert(key.to_owned(), now + self.period);
-        Ok(())
     }
 
     /// The cooldown's own reply to an attempt `remaining` too early (`Some("")` to stay
@@ -138,7 +269,7 @@ impl fmt::Debug for Cooldown {
             .field("scope", &self.scope)
             .field("period", &self.period)
             .field("message", &self.message)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
@@ -171,58 +302,93 @@ pub fn format_duration(remaining: Duration) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn user_scope_is_per_user() {
-        let cooldown = Cooldown::per_user(Duration::from_secs(3_600));
-        cooldown.try_start("alice", "room_1").unwrap();
-        let left = cooldown.try_start("alice", "room_2").unwrap_err();
-        assert!(left <= Duration::from_secs(3_600) && !left.is_zero());
-        cooldown.try_start("bob", "room_1").unwrap();
+    const HOUR: Duration = Duration::from_secs(3_600);
+
+    async fn start(
+        cooldown: &Cooldown,
+        store: &MemoryCooldowns,
+        user_id: &str,
+        room_id: &str,
+    ) -> Option<Duration> {
+        cooldown
+            .try_start(store, "roll", user_id, room_id)
+            .await
+            .unwrap()
     }
 
-    #[test]
-    fn an_elapsed_cooldown_allows_the_next_use() {
+    #[tokio::test(start_paused = true)]
+    async fn user_scope_is_per_user() {
+        let store = MemoryCooldowns::new();
+        let cooldown = Cooldown::per_user(HOUR);
+        assert_eq!(start(&cooldown, &store, "alice", "room_1").await, None);
+        tokio::time::advance(Duration::from_secs(600)).await;
+        let left = start(&cooldown, &store, "alice", "room_2").await;
+        assert_eq!(left, Some(Duration::from_secs(3_000)));
+        assert_eq!(start(&cooldown, &store, "bob", "room_1").await, None);
+        tokio::time::advance(Duration::from_secs(3_000)).await;
+        assert_eq!(start(&cooldown, &store, "alice", "room_1").await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_elapsed_cooldown_allows_the_next_use() {
+        let store = MemoryCooldowns::new();
         let cooldown = Cooldown::per_user(Duration::ZERO);
-        cooldown.try_start("alice", "room_1").unwrap();
-        cooldown.try_start("alice", "room_1").unwrap();
+        assert_eq!(start(&cooldown, &store, "alice", "room_1").await, None);
+        assert_eq!(start(&cooldown, &store, "alice", "room_1").await, None);
     }
 
-    #[test]
-    fn room_and_global_scopes() {
-        let room = Cooldown::per_room(Duration::from_secs(3_600));
-        room.try_start("alice", "room_1").unwrap();
-        room.try_start("bob", "room_1").unwrap_err();
-        room.try_start("bob", "room_2").unwrap();
-        let global = Cooldown::global(Duration::from_secs(3_600));
-        global.try_start("alice", "room_1").unwrap();
-        global.try_start("bob", "room_2").unwrap_err();
+    #[tokio::test(start_paused = true)]
+    async fn room_and_global_scopes() {
+        let store = MemoryCooldowns::new();
+        let room = Cooldown::per_room(HOUR);
+        assert_eq!(start(&room, &store, "alice", "room_1").await, None);
+        assert!(start(&room, &store, "bob", "room_1").await.is_some());
+        assert_eq!(start(&room, &store, "bob", "room_2").await, None);
+        let store = MemoryCooldowns::new();
+        let global = Cooldown::global(HOUR);
+        assert_eq!(start(&global, &store, "alice", "room_1").await, None);
+        assert!(start(&global, &store, "bob", "room_2").await.is_some());
     }
 
-    #[test]
-    fn clones_share_state() {
-        let cooldown = Cooldown::per_user(Duration::from_secs(3_600));
+    #[tokio::test(start_paused = true)]
+    async fn one_store_serves_clones_and_keeps_commands_apart() {
+        let store = MemoryCooldowns::new();
+        let cooldown = Cooldown::per_user(HOUR);
         let clone = cooldown.clone();
-        cooldown.try_start("alice", "r").unwrap();
-        clone.try_start("alice", "r").unwrap_err();
+        assert_eq!(start(&cooldown, &store, "alice", "r").await, None);
+        assert!(start(&clone, &store, "alice", "r").await.is_some());
+        let flip = clone.try_start(&store, "flip", "alice", "r").await.unwrap();
+        assert_eq!(flip, None, "another command cools down on its own");
     }
 
     #[test]
-    fn expired_entries_are_swept() {
-        let cooldown = Cooldown::per_user(Duration::ZERO);
+    fn keys_name_the_command_and_the_scope() {
+        let key = |cooldown: Cooldown| cooldown.key("roll", "u_1", "r_1");
+        assert_eq!(key(Cooldown::per_user(HOUR)), "roll user u_1");
+        assert_eq!(key(Cooldown::per_room(HOUR)), "roll room r_1");
+        assert_eq!(key(Cooldown::global(HOUR)), "roll global");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn expired_entries_are_swept() {
+        let store = MemoryCooldowns::new();
         for i in 0..SWEEP_AT {
-            cooldown.try_start(&format!("user{i}"), "r").unwrap();
+            assert_eq!(
+                store.try_start_now(&format!("user{i}"), Duration::ZERO),
+                None
+            );
         }
-        cooldown.try_start("late", "r").unwrap();
-        assert_eq!(cooldown.last_used.lock().unwrap().until.len(), 1);
+        assert_eq!(store.try_start_now("late", Duration::ZERO), None);
+        assert_eq!(store.uses().until.len(), 1);
     }
 
-    #[test]
-    fn many_cooling_keys_are_not_swept_on_every_use() {
-        let cooldown = Cooldown::per_user(Duration::from_secs(3_600));
+    #[tokio::test(start_paused = true)]
+    async fn many_cooling_keys_are_not_swept_on_every_use() {
+        let store = MemoryCooldowns::new();
         for i in 0..=SWEEP_AT {
-            cooldown.try_start(&format!("user{i}"), "r").unwrap();
+            assert_eq!(store.try_start_now(&format!("user{i}"), HOUR), None);
         }
-        let uses = cooldown.last_used.lock().unwrap();
+        let uses = store.uses();
         assert_eq!(uses.until.len(), SWEEP_AT + 1);
         assert_eq!(
             uses.sweep_at,

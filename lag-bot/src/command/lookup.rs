@@ -14,7 +14,7 @@ use super::hear::{Captures, group_names};
 use super::help::help_command;
 use super::run::{Invocation, execute};
 use super::usage::closest;
-use super::{Command, CommandOptions, Hear, trigger_name};
+use super::{Command, CommandOptions, CooldownStore, Hear, trigger_name};
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::events::RoomMessage;
@@ -34,6 +34,8 @@ pub(crate) struct CommandIndex<S> {
     hear_set: RegexSet,
     options: CommandOptions,
     prefixes: Vec<String>,
+    /// Where the commands' cooldowns run.
+    cooldowns: Arc<dyn CooldownStore>,
 }
 
 struct CompiledHear<S> {
@@ -66,7 +68,7 @@ pub(crate) struct Me<'a> {
 
 impl<S: Send + Sync + 'static> CommandIndex<S> {
     /// Indexes `commands` by trigger and alias, compiles the `hears` patterns into one set and
-    /// adds the built-in help unless it is off or replaced.
+    /// adds the built-in help unless it is off or replaced; cooldowns run in `cooldowns`.
     ///
     /// # Errors
     ///
@@ -77,6 +79,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
         mut commands: Vec<Command<S>>,
         hears: Vec<Hear<S>>,
         options: CommandOptions,
+        cooldowns: Arc<dyn CooldownStore>,
     ) -> Result<Self> {
         options.validate()?;
         let prefixes = options.prefixes_longest_first();
@@ -150,6 +153,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
             hear_set,
             options,
             prefixes,
+            cooldowns,
         })
     }
 
@@ -276,7 +280,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
                 let texts = self.options.texts_arc();
                 Run::new(
                     Cow::Owned(self.handler_names[index].clone()),
-                    execute(command, ctx, call, texts),
+                    execute(command, ctx, call, texts, Arc::clone(&self.cooldowns)),
                 )
             }
         }
@@ -332,8 +336,20 @@ mod tests {
         name: "Helper Bot",
     };
 
+    fn memory() -> Arc<dyn CooldownStore> {
+        Arc::new(crate::command::MemoryCooldowns::new())
+    }
+
+    fn new_index(
+        commands: Vec<Command>,
+        hears: Vec<Hear>,
+        options: CommandOptions,
+    ) -> Result<CommandIndex<()>> {
+        CommandIndex::new(commands, hears, options, memory())
+    }
+
     fn index(commands: Vec<Command>, options: CommandOptions) -> CommandIndex<()> {
-        CommandIndex::new(commands, Vec::new(), options).unwrap()
+        CommandIndex::new(commands, Vec::new(), options, memory()).unwrap()
     }
 
     fn from_alice(content: &str) -> RoomMessage {
@@ -424,7 +440,7 @@ mod tests {
         );
         assert_eq!(command_of(&index, "@Helper Botty roll 8"), None);
         assert_eq!(command_of(&index, "@Helper Bot"), None);
-        let off = CommandIndex::<()>::new(
+        let off = new_index(
             vec![roll()],
             Vec::new(),
             CommandOptions::new().mention_addressing(false),
@@ -455,7 +471,7 @@ mod tests {
         );
         assert_eq!(said(&index, "!weather"), None);
         assert_eq!(said(&index, "!secrt"), None);
-        let quiet = CommandIndex::<()>::new(
+        let quiet = new_index(
             vec![roll()],
             Vec::new(),
             CommandOptions::new().suggestions(false),
@@ -467,9 +483,7 @@ mod tests {
     #[test]
     fn duplicate_triggers_name_both_commands() {
         let dice = Command::new("!dice", |_ctx: Ctx| async {});
-        let err =
-            CommandIndex::<()>::new(vec![roll(), dice], Vec::new(), CommandOptions::default())
-                .unwrap_err();
+        let err = new_index(vec![roll(), dice], Vec::new(), CommandOptions::default()).unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Config);
         assert_eq!(
             err.message(),
@@ -477,14 +491,13 @@ mod tests {
         );
         let shout = Command::new("!ROLL", |_ctx: Ctx| async {});
         let err =
-            CommandIndex::<()>::new(vec![roll(), shout], Vec::new(), CommandOptions::default())
-                .unwrap_err();
+            new_index(vec![roll(), shout], Vec::new(), CommandOptions::default()).unwrap_err();
         assert_eq!(
             err.message(),
             "two commands claim the trigger `!ROLL`: `!roll` and `!ROLL`"
         );
         let shout = Command::new("!ROLL", |_ctx: Ctx| async {});
-        CommandIndex::<()>::new(
+        new_index(
             vec![roll(), shout],
             Vec::new(),
             CommandOptions::new().case_insensitive(false),
@@ -500,13 +513,11 @@ mod tests {
             ("!two words", "contains whitespace"),
         ] {
             let command = Command::new(trigger, |_ctx: Ctx| async {});
-            let err = CommandIndex::<()>::new(vec![command], Vec::new(), CommandOptions::default())
-                .unwrap_err();
+            let err = new_index(vec![command], Vec::new(), CommandOptions::default()).unwrap_err();
             assert!(err.message().ends_with(why), "{trigger:?}: {err}");
         }
         let too_many = Command::new("!x", |_ctx: Ctx, _n: u8| async {}).params(["a", "b"]);
-        let err = CommandIndex::<()>::new(vec![too_many], Vec::new(), CommandOptions::default())
-            .unwrap_err();
+        let err = new_index(vec![too_many], Vec::new(), CommandOptions::default()).unwrap_err();
         assert_eq!(err.message(), "command `!x` names 2 parameters but takes 1");
     }
 
@@ -526,9 +537,7 @@ mod tests {
     fn hear_patterns_run_through_one_set() {
         let spam = Hear::new(r"(?i)\bspam\b", |_ctx: Ctx, _c: Captures| async {});
         let number = Hear::new(r"(?P<n>\d+)", |_ctx: Ctx, _c: Captures| async {});
-        let index =
-            CommandIndex::<()>::new(vec![ping()], vec![spam, number], CommandOptions::default())
-                .unwrap();
+        let index = new_index(vec![ping()], vec![spam, number], CommandOptions::default()).unwrap();
         let actions = index.decide(ME, &from_alice("SPAM 42 times"));
         let heard: Vec<(usize, Option<String>)> = actions
             .iter()
@@ -548,8 +557,7 @@ mod tests {
     #[test]
     fn a_bad_pattern_is_a_startup_error() {
         let bad = Hear::new(r"(unclosed", |_ctx: Ctx, _c: Captures| async {});
-        let err =
-            CommandIndex::<()>::new(Vec::new(), vec![bad], CommandOptions::default()).unwrap_err();
+        let err = new_index(Vec::new(), vec![bad], CommandOptions::default()).unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Config);
         assert!(
             err.message().starts_with("pattern listener `(unclosed`"),
@@ -652,9 +660,10 @@ mod tests {
             said_or_error(&cmd, "1 x", Vec::new()).await,
             "arg2: `x` is not a whole number\nUsage: !add <arg1> <arg2>"
         );
-        assert_eq!(said_or_error(&cmd, "1 2", Vec::new()).await, "3");
+        let index = index(vec![cmd], CommandOptions::default());
+        assert_eq!(answer(&index, "!add 1 2", Vec::new()).await, "3");
         assert_eq!(
-            said_or_error(&cmd, "1 2", Vec::new()).await,
+            answer(&index, "!add 1 2", Vec::new()).await,
             "Slow down! `!add` can be used again in 1m."
         );
     }
@@ -800,7 +809,7 @@ mod tests {
     #[test]
     fn runs_are_named_after_their_command_or_pattern_listener() {
         let thanks = Hear::new(r"(?i)\bthanks\b", |_ctx: Ctx, _c: Captures| async {});
-        let index = CommandIndex::<()>::new(
+        let index = new_index(
             vec![roll(), ping()],
             vec![thanks.labelled("thanks")],
             CommandOptions::new().prefixes(["?"]),

@@ -61,7 +61,7 @@ use crate::model::ServerRole;
 use crate::reply::{IntoReply, ReplyFuture, into_error};
 
 pub use args::{Args, Checkpoint, Token};
-pub use cooldown::{Cooldown, CooldownScope, format_duration};
+pub use cooldown::{Cooldown, CooldownScope, CooldownStore, MemoryCooldowns, format_duration};
 pub use error::{ArgError, ArgErrorKind};
 pub use from_arg::{ArgKind, FromArg, MemberMention, Parsed, Quoted, Rest};
 pub use hear::{Captures, Hear};

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use super::Command;
 use super::args::Args;
 use super::texts::Texts;
+use super::{Command, CooldownStore};
 use crate::ctx::Ctx;
 use crate::events::RoomMessage;
 use crate::model::Mention;
@@ -48,6 +48,7 @@ pub(crate) fn execute<S: Send + Sync + 'static>(
     ctx: Ctx<S>,
     call: Invocation,
     texts: Arc<dyn Texts>,
+    cooldowns: Arc<dyn CooldownStore>,
 ) -> ReplyFuture {
     Box::pin(async move {
         for check in &command.checks {
@@ -68,7 +69,9 @@ pub(crate) fn execute<S: Send + Sync + 'static>(
             Err(error) => return Ok(Some(Reply::say(texts.usage_error(&error, &call.usage)))),
         };
         if let Some(cooldown) = &command.cooldown
-            && let Err(remaining) = cooldown.try_start(&call.sender, &call.room)
+            && let Some(remaining) = cooldown
+                .try_start(&*cooldowns, command.name(), &call.sender, &call.room)
+                .await?
         {
             let refusal = cooldown
                 .own_refusal(&call.typed, remaining)

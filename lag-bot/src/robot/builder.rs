@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::{Robot, config};
-use crate::client::{Client, RateLimits};
+use crate::client::{Client, RateLimiter, RateLimits};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::transport::{self, Transport};
@@ -47,6 +47,7 @@ pub struct RobotBuilder<S = ()> {
     transport: Option<Transport>,
     client: Option<Client>,
     rate_limits: Option<RateLimits>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
     metrics: Option<Metrics>,
     metrics_listen: Option<SocketAddr>,
 }
@@ -60,6 +61,7 @@ impl Default for RobotBuilder<()> {
             transport: None,
             client: None,
             rate_limits: None,
+            rate_limiter: None,
             metrics: None,
             metrics_listen: None,
         }
@@ -83,6 +85,7 @@ impl RobotBuilder<()> {
             transport: self.transport,
             client: self.client,
             rate_limits: self.rate_limits,
+            rate_limiter: self.rate_limiter,
             metrics: self.metrics,
             metrics_listen: self.metrics_listen,
         }
@@ -122,6 +125,14 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         self
     }
 
+    /// Paces outgoing calls with `limiter` instead of an in-memory one, e.g. one shared by
+    /// several replicas of the robot (Lag counts its limits per key). Ignored with
+    /// [`client`](Self::client).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
     /// Records into `metrics` instead of a fresh set. With [`client`](Self::client), build the
     /// client with the same metrics (`ClientBuilder::metrics`) so limiter waits and 429s show
     /// up next to the robot's series.
@@ -151,6 +162,9 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
                 }
                 if let Some(limits) = self.rate_limits {
                     builder = builder.rate_limits(limits);
+                }
+                if let Some(limiter) = self.rate_limiter {
+                    builder = builder.rate_limiter(limiter);
                 }
                 builder.build()?
             }

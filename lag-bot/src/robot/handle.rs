@@ -13,7 +13,7 @@ use crate::model::RobotInfo;
 use crate::transport::WebhookService;
 use crate::{Error, ErrorKind, Result};
 
-/// A robot running in the background, made by [`Robot::start`].
+/// A robot running in the background, made by [`Robot::start`](crate::Robot::start).
 ///
 /// Dropping the handle does not stop the robot; call [`shutdown`](Self::shutdown), or trigger
 /// the [`Shutdown`] handle and [`wait`](Self::wait).

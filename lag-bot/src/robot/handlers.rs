@@ -3,7 +3,9 @@
 
 use crate::Result;
 use crate::command::lookup::CommandIndex;
-use crate::command::{Command, CommandOptions, Hear};
+use std::sync::Arc;
+
+use crate::command::{Command, CommandOptions, CooldownStore, Hear};
 use crate::ctx::Ctx;
 use crate::events::Event;
 use crate::listener::Listener;
@@ -22,11 +24,12 @@ impl<S: Send + Sync + 'static> Handlers<S> {
         commands: Vec<Command<S>>,
         hears: Vec<Hear<S>>,
         options: CommandOptions,
+        cooldowns: Arc<dyn CooldownStore>,
     ) -> Result<Self> {
         let commands = if commands.is_empty() && hears.is_empty() {
             None
         } else {
-            Some(CommandIndex::new(commands, hears, options)?)
+            Some(CommandIndex::new(commands, hears, options, cooldowns)?)
         };
         Ok(Self {
             listeners,

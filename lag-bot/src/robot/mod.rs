@@ -44,7 +44,7 @@ pub use handle::RobotHandle;
 pub use shutdown::Shutdown;
 
 use crate::client::Client;
-use crate::command::{Command, CommandOptions, Hear};
+use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldowns};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::transport::{DedupStore, MemoryDedup, Transport};
@@ -82,6 +82,7 @@ pub struct Robot<S = ()> {
     queue_capacity: usize,
     allow_robots: bool,
     dedup: Arc<dyn DedupStore>,
+    cooldowns: Arc<dyn CooldownStore>,
     shutdown: Shutdown,
 }
 
@@ -140,6 +141,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             queue_capacity: Robot::DEFAULT_QUEUE_CAPACITY,
             allow_robots: false,
             dedup: Arc::new(MemoryDedup::default()),
+            cooldowns: Arc::new(MemoryCooldowns::new()),
             shutdown: Shutdown::new(),
         }
     }
@@ -218,6 +220,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// Replaces the in-memory dedup store, e.g. with one shared by several replicas.
     pub fn dedup_store(mut self, store: Arc<dyn DedupStore>) -> Self {
         self.dedup = store;
+        self
+    }
+
+    /// Replaces the in-memory cooldown store, e.g. with one shared by several replicas, so a
+    /// cooldown holds whichever replica a command reaches.
+    pub fn cooldown_store(mut self, store: Arc<dyn CooldownStore>) -> Self {
+        self.cooldowns = store;
         self
     }
 

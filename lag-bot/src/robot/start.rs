@@ -41,6 +41,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             self.commands,
             self.hears,
             self.command_options,
+            self.cooldowns,
         )?;
         let (listeners, commands, hears) = handlers.counts();
         tracing::info!(

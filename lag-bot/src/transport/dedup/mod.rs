@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Mutex;
 
-use futures_util::future::BoxFuture;
+use async_trait::async_trait;
 
 use crate::Result;
 
@@ -20,13 +20,34 @@ pub(crate) use claim::{Claim, Dedup, OnStoreError};
 /// [`MemoryDedup`] serves a single process; a shared store (e.g. Redis `SET NX EX`) lets
 /// several replicas of one robot share the work without running an event twice.
 ///
-/// The methods return boxed futures so the trait can be used as `Arc<dyn DedupStore>`.
+/// Implement it with the [`async-trait`](https://docs.rs/async-trait) crate, so that the
+/// methods are plain `async fn`s and the store can be used as `Arc<dyn DedupStore>`:
 ///
 /// ```
-/// use lag_bot::transport::{DedupStore, MemoryDedup};
+/// use std::collections::HashSet;
+/// use std::sync::Mutex;
+///
+/// use async_trait::async_trait;
+/// use lag_bot::transport::DedupStore;
+///
+/// /// Remembers every id for as long as the process runs (fine for a short test).
+/// #[derive(Default)]
+/// struct Forever(Mutex<HashSet<String>>);
+///
+/// #[async_trait]
+/// impl DedupStore for Forever {
+///     async fn claim(&self, id: &str) -> lag_bot::Result<bool> {
+///         Ok(self.0.lock().unwrap().insert(id.to_owned()))
+///     }
+///
+///     async fn release(&self, id: &str) -> lag_bot::Result<()> {
+///         self.0.lock().unwrap().remove(id);
+///         Ok(())
+///     }
+/// }
 ///
 /// # tokio_test_block(async {
-/// let store = MemoryDedup::new(1000);
+/// let store = Forever::default();
 /// assert!(store.claim("evt_1").await?);
 /// assert!(!store.claim("evt_1").await?, "a second claim is a duplicate");
 /// store.release("evt_1").await?;
@@ -37,14 +58,15 @@ pub(crate) use claim::{Claim, Dedup, OnStoreError};
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
+#[async_trait]
 pub trait DedupStore: Send + Sync + 'static {
     /// Records `id` and answers `true` if it was not already recorded, `false` for a duplicate.
     /// Must be atomic: of two concurrent claims of one id, exactly one gets `true`.
-    fn claim<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool>>;
+    async fn claim(&self, id: &str) -> Result<bool>;
 
     /// Forgets `id` again. The runtime calls it when a claimed delivery could not be accepted
     /// (queue full, shutting down), so that Lag's redelivery is not mistaken for a duplicate.
-    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
+    async fn release(&self, id: &str) -> Result<()>;
 }
 
 /// An in-memory [`DedupStore`] holding the most recent `capacity` ids.
@@ -52,6 +74,23 @@ pub trait DedupStore: Send + Sync + 'static {
 /// Lag retries for up to about a day and a half, but nearly all redeliveries arrive within
 /// minutes; a few thousand ids cover hours of traffic for a typical robot in a few hundred
 /// kilobytes. The oldest id is forgotten first.
+///
+/// ```
+/// use lag_bot::transport::{DedupStore, MemoryDedup};
+///
+/// # tokio_test_block(async {
+/// let store = MemoryDedup::new(1000);
+/// assert!(store.claim("evt_1").await?);
+/// assert!(!store.claim("evt_1").await?, "a second claim is a duplicate");
+/// store.release("evt_1").await?;
+/// assert!(store.claim("evt_1").await?, "a released id can be claimed again");
+/// assert_eq!(store.len(), 1);
+/// # Ok::<(), lag_bot::Error>(())
+/// # });
+/// # fn tokio_test_block<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
 pub struct MemoryDedup {
     capacity: usize,
     inner: Mutex<Ring>,
@@ -133,15 +172,15 @@ impl fmt::Debug for MemoryDedup {
     }
 }
 
+#[async_trait]
 impl DedupStore for MemoryDedup {
-    fn claim<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool>> {
-        let fresh = self.claim_now(id);
-        Box::pin(async move { Ok(fresh) })
+    async fn claim(&self, id: &str) -> Result<bool> {
+        Ok(self.claim_now(id))
     }
 
-    fn release<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+    async fn release(&self, id: &str) -> Result<()> {
         self.lock().seen.remove(id);
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 }
 
