@@ -36,6 +36,7 @@ use tokio::time::Instant;
 pub use content::{check_content, split_content};
 pub use limiter::{CallClass, MemoryLimiter, Permit, RateLimiter, RateLimits, Settlement, Window};
 pub use retry::RetryPolicy;
+pub(crate) use retry::doubling;
 
 use crate::events::{self, Envelope};
 use crate::metrics::Metrics;

@@ -78,11 +78,7 @@ impl RetryPolicy {
 
     /// The wait before retry number `retry` (starting at 1), without a `Retry-After`.
     pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(31);
-        let delay = self
-            .base_delay
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_delay);
+        let delay = doubling(self.base_delay, self.max_delay, retry.saturating_sub(1));
         let jitter = if self.jitter.is_zero() {
             Duration::ZERO
         } else {
@@ -102,6 +98,11 @@ impl Default for RetryPolicy {
             max_retry_after: Duration::from_secs(120),
         }
     }
+}
+
+/// `base` doubled `times` times, capped at `max`: the step of every backoff here.
+pub(crate) fn doubling(base: Duration, max: Duration, times: u32) -> Duration {
+    base.saturating_mul(1u32 << times.min(31)).min(max)
 }
 
 /// Reads a `Retry-After` value: seconds (whole or not), or an HTTP date.

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use rand::Rng as _;
 
+use crate::client::doubling;
+
 /// Delays that double from `base` up to `max`, each drawn uniformly from the upper half of the
 /// current step ("equal jitter"), so that many robots cut off at once do not reconnect in step.
 #[derive(Debug, Clone)]
@@ -24,10 +26,7 @@ impl Backoff {
 
     /// The next delay; each call without a [`reset`](Self::reset) grows the step.
     pub(crate) fn next_delay(&mut self) -> Duration {
-        let step = self
-            .base
-            .saturating_mul(1u32 << self.attempt.min(16))
-            .min(self.max);
+        let step = doubling(self.base, self.max, self.attempt);
         self.attempt = self.attempt.saturating_add(1);
         let half = step / 2;
         let jitter = rand::rng().random_range(0..=half.as_millis().max(1) as u64);
