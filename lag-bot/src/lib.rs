@@ -39,15 +39,21 @@
 //! Data flows one way: a [`transport`] (webhook receiver, SSE or long-poll consumer) turns each
 //! delivery into an [`events::Envelope`], deduplicated by id; the [`Robot`] drops its own
 //! messages (and other robots', unless allowed), keeps each room's events in order while rooms
-//! run in parallel, and hands room messages to the [command](mod@command) router and every event to the
-//! matching [`Listener`]s. Handlers get a [`Ctx`] with the event, the robot's identity, typed
-//! state and a [`Client`] whose calls are paced under Lag's limits (100 requests per minute,
-//! 10 messages per 10 seconds), so a correct robot never sees a 429.
+//! run in parallel, and starts the matching [`Listener`]s for every event and, for room
+//! messages, the matching [commands](mod@command) and pattern listeners. Handlers get a [`Ctx`]
+//! with the event, the robot's identity, its state (whose type is fixed on the
+//! [`RobotBuilder`] before any handler is added) and a [`Client`] whose calls are paced under
+//! Lag's limits (100 requests per minute, 10 messages per 10 seconds), so a correct robot never
+//! sees a 429. Whatever a handler returns takes one [`reply`] path: split to Lag's message
+//! size, threaded, posted.
 //!
 //! - [`command`](mod@command): `#[command]` functions or hand-built [`command::Command`] values, typed
-//!   arguments ([`command::FromArg`]), usage replies, `!help`, cooldowns, checks, `#[hear]`.
+//!   arguments ([`command::FromArg`]), usage replies, `!help`, cooldowns, checks, `#[hear]`,
+//!   and the [texts](command::Texts) the framework answers with, replaceable to translate them.
+//! - [`reply`]: what handlers return ([`Reply`], [`IntoReply`]) and how it is posted.
 //! - [`listener`]: `#[on(event)]` functions or hand-built [`Listener`] values.
-//! - [`robot`]: configuration from the environment or a builder, the error hook, shutdown.
+//! - [`robot`]: state first, then configuration from the environment or a builder; the error
+//!   hook, shutdown, and the stores replicas can share (dedup, cooldowns, pacing).
 //! - [`client`] and [`model`]: every robot endpoint of Lag's REST API, with typed models.
 //! - [`events`]: a typed struct per event type, unknown types kept as raw JSON.
 //! - [`metrics`]: Prometheus counters and histograms of deliveries, handlers and pacing.

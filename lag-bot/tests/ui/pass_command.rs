@@ -1,7 +1,7 @@
 use std::time::Duration;
 
-use lag_bot::command::{Command, Cooldown, MemberMention, Quoted, Reply, Rest};
-use lag_bot::{Ctx, Result, command};
+use lag_bot::command::{Command, Cooldown, MemberMention, Quoted, Rest};
+use lag_bot::{Ctx, Reply, Result, command};
 
 struct State {
     greeting: String,
