@@ -74,8 +74,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 Listen::Bound(cell) => {
                     let taken = cell.lock().unwrap_or_else(PoisonError::into_inner).take();
                     let std_listener = taken.ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Config,
+                        Error::config(
                             "the webhook's bound listener was already used by another robot",
                         )
                     })?;
