@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::Semaphore;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -13,7 +15,7 @@ use super::handlers::Handlers;
 use super::{Robot, RobotHandle, Shutdown};
 use crate::transport::server::{self, Routes};
 use crate::transport::webhook::Listen;
-use crate::transport::{self, Dedup, Intake, Transport, WebhookService};
+use crate::transport::{self, Dedup, Intake, Ready, Transport, WebhookService};
 use crate::{Error, ErrorKind, Result};
 
 impl<S: Send + Sync + 'static> Robot<S> {
@@ -96,7 +98,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
         let last_event_id = Arc::new(Mutex::new(None));
         let mut webhook = None;
         let mut servers = Vec::new();
-        let consumer: Option<JoinHandle<Result<()>>> = match self.transport {
+        let (ready, connected) = Ready::new();
+        let mut consumer: Option<JoinHandle<Result<()>>> = match self.transport {
             Transport::Webhook(config) => {
                 let service =
                     WebhookService::new(&config, Arc::clone(&intake), self.metrics.clone());
@@ -124,6 +127,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 Arc::clone(&intake),
                 self.metrics.clone(),
                 Arc::clone(&last_event_id),
+                ready,
                 stop_consumer.clone(),
             ))),
             Transport::Poll(config) => Some(tokio::spawn(transport::poll::run(
@@ -131,6 +135,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 config,
                 Arc::clone(&intake),
                 self.metrics.clone(),
+                ready,
                 stop_consumer.clone(),
             ))),
         };
@@ -145,6 +150,19 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 routes,
                 stop_server.clone(),
             )));
+        }
+
+        if let Some(handle) = consumer.as_mut()
+            && let Some(stopped) = first_connection(handle, connected).await
+        {
+            consumer = None;
+            if let Err(err) = stopped {
+                stop_server.cancel();
+                for server in servers {
+                    let _ = joined(server.await);
+                }
+                return Err(err);
+            }
         }
 
         let shutdown = self.shutdown.clone();
@@ -166,6 +184,30 @@ impl<S: Send + Sync + 'static> Robot<S> {
             last_event_id,
             supervisor,
         })
+    }
+}
+
+/// How long `start` waits for Lag to accept the event connection before it lets the consumer
+/// go on retrying in the background.
+const CONNECT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Waits until Lag accepted the consumer's connection; `Some` with the consumer's outcome when
+/// it stopped first. A refusal that retrying cannot fix (a robot set up for another transport,
+/// a revoked key) is such an outcome, so that `start` fails instead of the robot dying in the
+/// background; failures that may pass are left to the consumer's retries.
+async fn first_connection(
+    consumer: &mut JoinHandle<Result<()>>,
+    connected: oneshot::Receiver<()>,
+) -> Option<Result<()>> {
+    tokio::select! {
+        result = consumer => Some(joined(result)),
+        _ = connected => None,
+        () = tokio::time::sleep(CONNECT_PATIENCE) => {
+            tracing::warn!(
+                "Lag has not accepted the event connection yet; retrying in the background"
+            );
+            None
+        }
     }
 }
 

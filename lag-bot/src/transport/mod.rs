@@ -108,6 +108,31 @@ pub(crate) async fn hand_over(
     Ok(())
 }
 
+/// Tells the robot's start-up, once, that a consumer's connection was accepted by Lag, so that
+/// `Robot::start` returns only when the transport is known to work.
+#[derive(Debug)]
+pub(crate) struct Ready(Option<oneshot::Sender<()>>);
+
+impl Ready {
+    /// A notifier and the receiver `start` waits on.
+    pub(crate) fn new() -> (Self, oneshot::Receiver<()>) {
+        let (tx, rx) = oneshot::channel();
+        (Self(Some(tx)), rx)
+    }
+
+    /// The connection is accepted; later calls do nothing.
+    pub(crate) fn connected(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Whether the start-up still waits to hear.
+    pub(crate) fn is_waiting(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 /// One event as a transport received it.
 #[derive(Debug)]
 pub(crate) struct Delivery {

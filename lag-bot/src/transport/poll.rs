@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::{Intake, hand_over, is_fatal};
+use super::{Intake, Ready, hand_over, is_fatal};
 use crate::Result;
 use crate::client::Client;
 use crate::events::decode_poll;
@@ -64,12 +64,16 @@ impl Default for PollConfig {
     }
 }
 
+/// How long a poll is held before the robot counts it as accepted by Lag.
+const ACCEPTED_AFTER: Duration = Duration::from_millis(200);
+
 /// Polls until `stop` fires. Returns an error only for failures retrying cannot fix.
 pub(crate) async fn run(
     client: Client,
     config: PollConfig,
     intake: Arc<dyn Intake>,
     metrics: Metrics,
+    mut ready: Ready,
     stop: CancellationToken,
 ) -> Result<()> {
     let mut backoff = Backoff::new(config.retry_base, config.retry_max);
@@ -79,16 +83,21 @@ pub(crate) async fn run(
         }
         let poll = client.poll_raw();
         let mut poll = std::pin::pin!(poll);
-        let polled = tokio::select! {
-            biased;
-            polled = &mut poll => polled,
-            () = stop.cancelled() => match tokio::time::timeout(config.stop_grace, &mut poll).await {
-                Ok(polled) => polled,
-                Err(_) => return Ok(()),
-            },
+        let polled = loop {
+            tokio::select! {
+                biased;
+                polled = &mut poll => break polled,
+                () = stop.cancelled() => match tokio::time::timeout(config.stop_grace, &mut poll).await {
+                    Ok(polled) => break polled,
+                    Err(_) => return Ok(()),
+                },
+                // Lag refuses a poll at once or holds it: one held this long was accepted.
+                () = tokio::time::sleep(ACCEPTED_AFTER), if ready.is_waiting() => ready.connected(),
+            }
         };
         let failure = match polled.and_then(|body| decode_poll(&body)) {
             Ok(items) => {
+                ready.connected();
                 backoff.reset();
                 for item in items {
                     let envelope = match item {

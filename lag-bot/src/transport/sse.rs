@@ -9,7 +9,7 @@ use futures_util::{Stream, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 
 use super::backoff::Backoff;
-use super::{Intake, hand_over, is_fatal};
+use super::{Intake, Ready, hand_over, is_fatal};
 use crate::client::Client;
 use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
@@ -126,6 +126,7 @@ pub(crate) async fn run(
     intake: Arc<dyn Intake>,
     metrics: Metrics,
     last_seen: Arc<Mutex<Option<String>>>,
+    mut ready: Ready,
     stop: CancellationToken,
 ) -> Result<()> {
     if let Some(id) = &config.resume_from {
@@ -156,6 +157,7 @@ pub(crate) async fn run(
             Err(err) => tracing::warn!(error = %err, "could not open the event stream"),
             Ok(bytes) => {
                 tracing::info!(last_event_id = resume.as_deref(), "event stream open");
+                ready.connected();
                 backoff.reset();
                 let frames = watchdog(bytes, config.silence_limit()).eventsource();
                 let mut frames = std::pin::pin!(frames);
