@@ -1,16 +1,17 @@
-//! `Robot::run` and the operating system's stop signals. In a file of its own: the test sends
-//! SIGTERM to its own process.
+//! `Robot::run` and the operating system's stop signals. In a test binary of its own, apart
+//! from the other end-to-end tests in `e2e/`: the test sends SIGTERM to its own process.
 
 #![cfg(unix)]
 
-mod runtime_support;
+#[path = "e2e/support.rs"]
+mod support;
 
 use std::sync::Arc;
 
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener, Robot};
-use runtime_support::{Seen, World, eventually, within, world};
+use support::{Seen, World, eventually, within, world};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 

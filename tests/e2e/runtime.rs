@@ -2,17 +2,15 @@
 //! transport): what it ignores, ordering across rooms, the bound on concurrent handlers,
 //! robot state and metrics.
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Seen, World, eventually, metric, stop, within, world};
 use lag_bot::client::{Client, RateLimits};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener};
 use lag_sim::{DeliveryOutcome, RobotSpec};
-use runtime_support::{Seen, World, eventually, metric, stop, within, world};
 use tokio::sync::Semaphore;
 
 /// Waits until lag-sim handed the robot every event it queued for it whose data satisfies
@@ -82,7 +80,7 @@ async fn other_robots_are_ignored_unless_allowed() {
             .unwrap();
         let chatty = Client::builder(&other.key)
             .base_url(world.sim.base_url())
-            .rate_limits(RateLimits::lag().time_scale(runtime_support::SCALE))
+            .rate_limits(RateLimits::lag().time_scale(crate::support::SCALE))
             .build()
             .unwrap();
         let seen = Seen::default();

@@ -1,12 +1,10 @@
 //! A long-poll robot against lag-sim: a member's message reaches a listener and the reply
 //! appears in the room.
 
-mod runtime_support;
-
+use crate::support::{Seen, eventually, stop, world};
 use lag_bot::events::{MemberJoin, RoomMessage};
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Listener};
-use runtime_support::{Seen, eventually, stop, world};
 
 #[tokio::test]
 async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {

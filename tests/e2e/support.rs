@@ -1,4 +1,4 @@
-//! Shared set-up for the runtime's end-to-end tests: a lag-sim world, a robot wired to it, and
+//! Shared set-up for the end-to-end tests: a lag-sim world, a robot wired to it, and
 //! a way to wait for a condition without timing assertions.
 
 #![allow(dead_code)]

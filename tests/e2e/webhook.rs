@@ -1,15 +1,13 @@
 //! A webhook robot against lag-sim: lag-sim signs and POSTs each event, the robot verifies,
 //! queues and handles it, and its reply appears in the room.
 
-mod runtime_support;
-
 use std::time::Duration;
 
+use crate::support::{Seen, World, eventually, stop, within, world};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::{WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Listener};
 use lag_sim::DeliveryOutcome;
-use runtime_support::{Seen, World, eventually, stop, within, world};
 
 /// A loopback listener for the robot, and the URL lag-sim should deliver to.
 fn reserve() -> (std::net::TcpListener, String) {
@@ -122,7 +120,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
     // Once the old secret is retired, a robot configured with several secrets (old and new,
     // as `LAG_WEBHOOK_SECRET` lists them mid-rotation) matches the new one.
     let (listener, url) = reserve();
-    let world = runtime_support::world(lag_sim::Transport::Webhook { url }).await;
+    let world = crate::support::world(lag_sim::Transport::Webhook { url }).await;
     let old = world.demo.robot.secrets[0].clone();
     let rotated = world
         .sim

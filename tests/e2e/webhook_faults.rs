@@ -1,18 +1,16 @@
 //! The webhook receiver under bad input and pressure: each case has a defined answer, nothing
 //! unverified is dispatched, nothing accepted is lost, and nothing runs twice.
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{
+    Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
+};
 use lag_bot::events::{Event, RoomMessage};
 use lag_bot::transport::{Ack, WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Listener, Robot, RobotHandle};
 use lag_sim::DeliveryOutcome;
-use runtime_support::{
-    Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
-};
 use serde_json::json;
 use tokio::sync::Semaphore;
 

@@ -2,19 +2,17 @@
 //! robot, a panicking handler, and a shutdown with events in flight. In each, nothing is lost
 //! and nothing runs twice.
 
-mod runtime_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{
+    SCALE, Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within,
+    world, world_with,
+};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::{PollConfig, SseConfig, WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Error, ErrorContext, Listener, Robot, RobotHandle};
 use lag_sim::{DeliveryOutcome, SimConfig};
-use runtime_support::{
-    SCALE, Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within,
-    world, world_with,
-};
 use tokio::sync::Semaphore;
 
 fn numbered(range: std::ops::Range<usize>) -> Vec<String> {

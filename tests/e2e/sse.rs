@@ -1,15 +1,13 @@
 //! An SSE robot against lag-sim: a member's message reaches a listener over the event stream
 //! and the reply appears in the room.
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::{SCALE, Seen, eventually, metric, recorder, stop, within, world};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::{DedupStore, MemoryDedup, SseConfig};
 use lag_bot::{Ctx, Listener};
-use runtime_support::{SCALE, Seen, eventually, metric, recorder, stop, within, world};
 
 /// lag-sim's keepalive interval under the tests' time scale.
 fn keepalive() -> Duration {
