@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::support::{Seen, World, eventually, metric, stop, world};
 use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMention, Reply, Rest};
 use lag_bot::model::ServerRole;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
+
+use crate::support::{Seen, World, eventually, metric, stop, world};
 
 /// Replies with pong.
 #[command("!ping")]

@@ -5,13 +5,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::support::{Seen, World, eventually, metric, stop, within, world};
-use lag_bot::client::{Client, RateLimits};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener};
 use lag_sim::{DeliveryOutcome, RobotSpec};
 use tokio::sync::Semaphore;
+
+use crate::support::{
+    Seen, World, eventually, metric, paced_client, recorder, stop, within, world,
+};
 
 /// Waits until lag-sim handed the robot every event it queued for it whose data satisfies
 /// `matches`, and returns how many there were.
@@ -78,20 +80,12 @@ async fn other_robots_are_ignored_unless_allowed() {
             .sim
             .create_robot(&world.demo.server_id, RobotSpec::new("Chatty"))
             .unwrap();
-        let chatty = Client::builder(&other.key)
-            .base_url(world.sim.base_url())
-            .rate_limits(RateLimits::lag().time_scale(crate::support::SCALE))
-            .build()
-            .unwrap();
+        let chatty = paced_client(&world.sim, &other.key).build().unwrap();
         let seen = Seen::default();
-        let log = seen.clone();
         let handle = world
             .robot(PollConfig::new())
             .allow_robots(allow)
-            .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-                let log = log.clone();
-                async move { log.push(msg.content) }
-            }))
+            .on(recorder(&seen))
             .start()
             .await
             .unwrap();
@@ -285,7 +279,7 @@ async fn commands_run_from_room_messages_and_reply_in_the_room() {
             "!add",
             |_ctx: Ctx, a: i64, b: i64| async move { format!("{}", a + b) },
         ))
-        .on(echo_quietly(&seen))
+        .on(recorder(&seen))
         .start()
         .await
         .unwrap();
@@ -307,14 +301,6 @@ async fn commands_run_from_room_messages_and_reply_in_the_room() {
     );
 }
 
-fn echo_quietly(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move { seen.push(msg.content) }
-    })
-}
-
 #[tokio::test]
 async fn start_reports_what_would_stop_the_robot() {
     let world = world(lag_sim::Transport::LongPoll).await;
@@ -330,7 +316,7 @@ async fn start_reports_what_would_stop_the_robot() {
 
     let late_state = world
         .robot(PollConfig::new())
-        .on(echo_quietly(&Seen::default()))
+        .on(recorder(&Seen::default()))
         .state(7_u32);
     let err = late_state.start().await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Config);
