@@ -1,16 +1,19 @@
-//! `Robot::run` and the operating system's stop signals. In a file of its own: the test sends
-//! SIGTERM to its own process.
+//! `Robot::run` and the operating system's stop signals. A test binary of its own, apart from
+//! the other end-to-end tests in `e2e/`: the test sends SIGTERM to its own process, and a
+//! signal that came before the robot listened for it would end every test in that process.
 
 #![cfg(unix)]
 
-mod runtime_support;
+// The shared support of `e2e/`, of which this test uses a part.
+#[path = "e2e/support.rs"]
+#[allow(dead_code)]
+mod support;
 
 use std::sync::Arc;
 
-use lag_bot::events::RoomMessage;
+use lag_bot::ErrorKind;
 use lag_bot::transport::PollConfig;
-use lag_bot::{Ctx, ErrorKind, Listener, Robot};
-use runtime_support::{Seen, World, eventually, within, world};
+use support::{Seen, World, eventually, start_end_recorder, within, world};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -20,20 +23,6 @@ fn sigterm() {
         .status()
         .expect("kill runs");
     assert!(status.success());
-}
-
-fn gated(world: &World, seen: &Seen, gate: &Arc<Semaphore>) -> Robot {
-    let (log, held) = (seen.clone(), Arc::clone(gate));
-    world
-        .robot(PollConfig::new())
-        .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-            let (log, held) = (log.clone(), Arc::clone(&held));
-            async move {
-                log.push(format!("start {}", msg.content));
-                held.acquire().await.unwrap().forget();
-                log.push(format!("end {}", msg.content));
-            }
-        }))
 }
 
 /// A robot in `run` whose handler is holding `text` at `gate` when the first SIGTERM has
@@ -47,7 +36,9 @@ struct Signalled {
 async fn signalled_while_handling(world: &World, text: &str) -> Signalled {
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
-    let robot = gated(world, &seen, &gate);
+    let robot = world
+        .robot(PollConfig::new())
+        .on(start_end_recorder(&seen, &gate));
     let shutdown = robot.shutdown_handle();
     let running = tokio::spawn(robot.run());
     world.post(text);

@@ -1,28 +1,19 @@
 //! A long-poll robot against lag-sim: a member's message reaches a listener and the reply
 //! appears in the room.
 
-mod runtime_support;
-
-use lag_bot::events::{MemberJoin, RoomMessage};
+use lag_bot::events::MemberJoin;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Listener};
-use runtime_support::{Seen, eventually, stop, world};
+
+use crate::support::{Seen, eventually, replying_recorder, stop, world};
 
 #[tokio::test]
 async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
-    let log = seen.clone();
     let handle = world
         .robot(PollConfig::new())
-        .on(Listener::new(move |ctx: Ctx, msg: RoomMessage| {
-            let log = log.clone();
-            async move {
-                log.push(msg.content.clone());
-                ctx.reply(format!("echo: {}", msg.content)).await?;
-                Ok::<_, lag_bot::Error>(())
-            }
-        }))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .expect("robot starts");

@@ -8,42 +8,21 @@ use lag_bot::client::{Client, RateLimits, RetryPolicy};
 use lag_bot::metrics::Metrics;
 use lag_bot::model::{HistoryQuery, MentionKind, Permission, ServerRole};
 use lag_bot::{ErrorKind, SendMessage};
-use lag_sim::{Demo, RobotSpec, RobotUpdate, Sim, SimConfig, Transport};
+use lag_sim::{Demo, RobotSpec, RobotUpdate, Sim, Transport};
 
-/// Lag's clock runs this much faster in these tests; the client's pacing is scaled to match.
-const SCALE: f64 = 100.0;
-
-async fn sim(time_scale: f64) -> Sim {
-    Sim::start(SimConfig {
-        time_scale,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("lag-sim starts")
-}
+use crate::support::{self, contents, demo_with, metric, paced_client, scaled};
 
 fn client(sim: &Sim, key: &str) -> Client {
-    Client::builder(key)
-        .base_url(sim.base_url())
+    paced_client(sim, key)
         .timeout(Duration::from_secs(10))
-        .rate_limits(RateLimits::lag().time_scale(sim.config().time_scale))
         .build()
         .expect("client builds")
 }
 
 async fn demo() -> (Sim, Demo, Client) {
-    let sim = sim(SCALE).await;
-    let demo = sim.seed_demo().expect("demo world");
+    let (sim, demo) = support::demo().await;
     let client = client(&sim, &demo.robot.key);
     (sim, demo, client)
-}
-
-fn counter(metrics: &Metrics, name: &str) -> f64 {
-    metrics
-        .encode()
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[tokio::test]
@@ -196,13 +175,7 @@ async fn content_rules_are_checked_before_sending() {
     let pieces = lag_bot::client::split_content(&long);
     assert!(pieces.len() >= 3);
     let sent = client.send_split(&demo.welcome, &long).await.unwrap();
-    let mut stored: Vec<_> = sim
-        .messages(&demo.welcome)
-        .into_iter()
-        .map(|m| m.content)
-        .collect();
-    stored.reverse();
-    assert_eq!(stored, pieces);
+    assert_eq!(contents(&sim, &demo.welcome), pieces);
     assert_eq!(sent.len(), pieces.len());
     sim.shutdown().await;
 }
@@ -348,8 +321,7 @@ async fn a_closed_port_is_a_connection_error() {
 
 #[tokio::test]
 async fn an_unpaced_burst_is_refused_with_retry_after() {
-    let sim = sim(5.0).await;
-    let demo = sim.seed_demo().unwrap();
+    let (sim, demo) = demo_with(scaled(5.0)).await;
     let client = Client::builder(&demo.robot.key)
         .base_url(sim.base_url())
         .rate_limits(RateLimits::unlimited())
@@ -379,8 +351,7 @@ async fn an_unpaced_burst_is_refused_with_retry_after() {
 
 #[tokio::test]
 async fn a_429_pauses_and_the_call_is_retried() {
-    let sim = sim(5.0).await;
-    let demo = sim.seed_demo().unwrap();
+    let (sim, demo) = demo_with(scaled(5.0)).await;
     let metrics = Metrics::new();
     let client = Client::builder(&demo.robot.key)
         .base_url(sim.base_url())
@@ -394,14 +365,12 @@ async fn a_429_pauses_and_the_call_is_retried() {
             .await
             .unwrap_or_else(|err| panic!("send {i} failed: {err}"));
     }
-    assert!(counter(&metrics, "lag_bot_rate_limited_total") >= 1.0);
-    let mut stored: Vec<_> = sim
-        .messages(&demo.general)
-        .into_iter()
-        .map(|m| m.content)
-        .collect();
-    stored.reverse();
+    assert!(metric(&metrics, "lag_bot_rate_limited_total") >= 1.0);
     let expected: Vec<_> = (0..12).map(|i| format!("n{i}")).collect();
-    assert_eq!(stored, expected, "each message exactly once, in order");
+    assert_eq!(
+        contents(&sim, &demo.general),
+        expected,
+        "each message exactly once, in order"
+    );
     sim.shutdown().await;
 }

@@ -20,6 +20,8 @@ use lag_sim::{Demo, Sim, SimConfig};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::support::{SCALE, demo, demo_with, eventually, metric};
+
 /// What the front does with one call.
 #[derive(Debug, Clone)]
 enum Fault {
@@ -174,19 +176,13 @@ async fn relay(State((plan, sim_base, http)): State<FrontState>, request: Reques
 /// A sim, a front before it, and a client of the demo robot going through the front, with
 /// its identity already fetched (so the calls a test counts are the ones it makes).
 async fn setup(retry: RetryPolicy, timeout: Duration) -> (Sim, Demo, Front, Client, Metrics) {
-    let sim = Sim::start(SimConfig {
-        time_scale: 100.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let demo = sim.seed_demo().unwrap();
+    let (sim, demo) = demo().await;
     let front = Front::in_front_of(&sim).await;
     let metrics = Metrics::new();
     let client = Client::builder(&demo.robot.key)
         .base_url(front.base_url())
         .timeout(timeout)
-        .rate_limits(RateLimits::lag().time_scale(100.0))
+        .rate_limits(RateLimits::lag().time_scale(SCALE))
         .retry(retry)
         .metrics(metrics.clone())
         .build()
@@ -284,22 +280,12 @@ async fn a_delete_whose_answer_was_lost_still_succeeds() {
 
 /// How many times calls took their turn at the rate limiter (once per attempt).
 fn limiter_turns(metrics: &Metrics) -> f64 {
-    metrics
-        .encode()
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("lag_bot_limiter_wait_seconds_count ")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0.0)
+    metric(metrics, "lag_bot_limiter_wait_seconds_count")
 }
 
 #[tokio::test]
 async fn a_send_whose_connection_was_refused_is_retried() {
-    let sim = Sim::start(SimConfig::default()).await.unwrap();
-    let demo = sim.seed_demo().unwrap();
+    let (sim, demo) = demo_with(SimConfig::default()).await;
     let addr = {
         let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         reserved.local_addr().unwrap()
@@ -323,14 +309,10 @@ async fn a_send_whose_connection_was_refused_is_retried() {
     };
     // Every attempt first takes its turn at the limiter: a second turn means the first
     // attempt already met the closed port.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while limiter_turns(&metrics) < 2.0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no attempt was refused"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually("an attempt to be refused", || {
+        (limiter_turns(&metrics) >= 2.0).then_some(())
+    })
+    .await;
     let front = Front::start(sim.base_url(), TcpListener::bind(addr).await.unwrap()).await;
     let sent = send.await.unwrap().unwrap();
     assert_eq!(sent.content, "after the outage");

@@ -1,39 +1,14 @@
 //! A webhook robot against lag-sim: lag-sim signs and POSTs each event, the robot verifies,
 //! queues and handles it, and its reply appears in the room.
 
-mod runtime_support;
-
 use std::time::Duration;
 
-use lag_bot::events::RoomMessage;
 use lag_bot::transport::{WebhookConfig, WebhookSecret};
-use lag_bot::{Ctx, Listener};
 use lag_sim::DeliveryOutcome;
-use runtime_support::{Seen, World, eventually, stop, within, world};
 
-/// A loopback listener for the robot, and the URL lag-sim should deliver to.
-fn reserve() -> (std::net::TcpListener, String) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
-    (listener, url)
-}
-
-fn secrets(list: &[String]) -> Vec<WebhookSecret> {
-    list.iter()
-        .map(|s| WebhookSecret::new(s).unwrap())
-        .collect()
-}
-
-fn echo(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move {
-            seen.push(msg.content.clone());
-            ctx.reply(format!("echo: {}", msg.content)).await.map(drop)
-        }
-    })
-}
+use crate::support::{
+    Seen, World, eventually, replying_recorder, reserve, secrets, stop, within, world,
+};
 
 async fn replied(world: &World, room: &str, content: &str) {
     let wanted = format!("echo: {content}");
@@ -54,7 +29,7 @@ async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
     let seen = Seen::default();
     let handle = world
         .robot(WebhookConfig::new(secrets(&world.demo.robot.secrets)).listener(listener))
-        .on(echo(&seen))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .expect("robot starts");
@@ -111,7 +86,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
     let seen = Seen::default();
     let handle = world
         .robot(WebhookConfig::new(secrets(&old)).listener(listener))
-        .on(echo(&seen))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .unwrap();
@@ -122,7 +97,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
     // Once the old secret is retired, a robot configured with several secrets (old and new,
     // as `LAG_WEBHOOK_SECRET` lists them mid-rotation) matches the new one.
     let (listener, url) = reserve();
-    let world = runtime_support::world(lag_sim::Transport::Webhook { url }).await;
+    let world = crate::support::world(lag_sim::Transport::Webhook { url }).await;
     let old = world.demo.robot.secrets[0].clone();
     let rotated = world
         .sim
@@ -132,7 +107,7 @@ async fn deliveries_verify_during_a_secret_rotation() {
     let both = WebhookSecret::parse_list(&format!("{old},{}", rotated.secret())).unwrap();
     let handle = world
         .robot(WebhookConfig::new(both).listener(listener))
-        .on(echo(&seen))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .unwrap();
@@ -149,7 +124,7 @@ async fn the_receiver_mounts_in_an_application_router() {
     let seen = Seen::default();
     let handle = world
         .robot(WebhookConfig::new(secrets(&world.demo.robot.secrets)).mounted())
-        .on(echo(&seen))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .unwrap();

@@ -1,20 +1,20 @@
 //! The webhook receiver under bad input and pressure: each case has a defined answer, nothing
 //! unverified is dispatched, nothing accepted is lost, and nothing runs twice.
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use lag_bot::events::{Event, RoomMessage};
-use lag_bot::transport::{Ack, WebhookConfig, WebhookSecret};
+use lag_bot::events::Event;
+use lag_bot::transport::{Ack, WebhookConfig};
 use lag_bot::{Ctx, Listener, Robot, RobotHandle};
 use lag_sim::DeliveryOutcome;
-use runtime_support::{
-    Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within, world,
-};
 use serde_json::json;
 use tokio::sync::Semaphore;
+
+use crate::support::{
+    Seen, World, eventually, gated_recorder, metric, now, recorder, reserve, secrets, sign,
+    start_end_recorder, stop, within, world,
+};
 
 /// Posts deliveries straight to a robot's receiver, the way Lag does or deliberately not.
 struct Lag {
@@ -87,7 +87,7 @@ fn message(world: &World, message_id: &str, content: &str) -> Vec<u8> {
 /// A robot whose receiver listens on a free loopback port; lag-sim itself delivers nothing to
 /// it (the sim's robot uses long-poll), so every delivery in these tests is posted by hand.
 fn receiver(world: &World, config: impl FnOnce(WebhookConfig) -> WebhookConfig) -> Robot {
-    let secrets = WebhookSecret::parse_list(&world.demo.robot.secrets.join(",")).unwrap();
+    let secrets = secrets(&world.demo.robot.secrets);
     let config = config(WebhookConfig::new(secrets).listen("127.0.0.1:0".parse().unwrap()));
     world.robot(config)
 }
@@ -295,24 +295,15 @@ async fn bad_bodies_get_defined_answers_and_unknown_events_pass_through() {
 
 #[tokio::test]
 async fn a_full_queue_answers_503_and_the_redelivery_runs_once() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    let (listener, url) = reserve();
     let world = world(lag_sim::Transport::Webhook { url }).await;
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
-    let (log, held) = (seen.clone(), Arc::clone(&gate));
-    let secrets = WebhookSecret::parse_list(&world.demo.robot.secrets.join(",")).unwrap();
+    let secrets = secrets(&world.demo.robot.secrets);
     let handle = world
         .robot(WebhookConfig::new(secrets).listener(listener))
         .queue_capacity(1)
-        .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-            let (log, held) = (log.clone(), Arc::clone(&held));
-            async move {
-                log.push(format!("start {}", msg.content));
-                held.acquire().await.unwrap().forget();
-                log.push(format!("end {}", msg.content));
-            }
-        }))
+        .on(start_end_recorder(&seen, &gate))
         .start()
         .await
         .unwrap();
@@ -440,11 +431,10 @@ async fn acknowledging_after_handlers_gives_up_waiting_at_the_deadline() {
 
 #[tokio::test]
 async fn the_receiver_answers_410_only_when_retired() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    let (listener, url) = reserve();
     let world = world(lag_sim::Transport::Webhook { url }).await;
     let seen = Seen::default();
-    let secrets = WebhookSecret::parse_list(&world.demo.robot.secrets.join(",")).unwrap();
+    let secrets = secrets(&world.demo.robot.secrets);
     let handle = world
         .robot(WebhookConfig::new(secrets).listener(listener))
         .on(recorder(&seen))

@@ -8,46 +8,28 @@ use lag_bot::client::{Client, RateLimits, Window};
 use lag_bot::metrics::Metrics;
 use lag_sim::{Sim, SimConfig};
 
-/// Lag's clock runs 10x faster here: a 50-message burst needs 4 s instead of 40 s.
-const SCALE: f64 = 10.0;
+use crate::support::{contents, demo_with, exported, paced_client, scaled};
+
+/// Lag's clock runs only 10x faster here: a 50-message burst needs 4 s instead of 40 s.
+const BURST_SCALE: f64 = 10.0;
 
 fn rate_limited(metrics: &Metrics) -> f64 {
-    metrics
-        .encode()
-        .lines()
-        .find_map(|line| {
-            line.strip_prefix("lag_bot_rate_limited_total")?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .expect("the 429 counter is exported")
+    exported(metrics, "lag_bot_rate_limited_total").expect("the 429 counter is exported")
 }
 
-async fn start(config: SimConfig) -> (Sim, lag_sim::Demo, Client, Metrics) {
-    let sim = Sim::start(config).await.expect("lag-sim starts");
-    let demo = sim.seed_demo().expect("demo world");
+async fn start() -> (Sim, lag_sim::Demo, Client, Metrics) {
+    let (sim, demo) = demo_with(scaled(BURST_SCALE)).await;
     let metrics = Metrics::new();
-    let limits = RateLimits::lag().time_scale(sim.config().time_scale);
-    let client = Client::builder(&demo.robot.key)
-        .base_url(sim.base_url())
-        .rate_limits(limits)
+    let client = paced_client(&sim, &demo.robot.key)
         .metrics(metrics.clone())
         .build()
         .expect("client builds");
     (sim, demo, client, metrics)
 }
 
-fn scaled() -> SimConfig {
-    SimConfig {
-        time_scale: SCALE,
-        ..SimConfig::default()
-    }
-}
-
 #[tokio::test]
 async fn a_burst_of_fifty_sends_meets_no_429_and_arrives_in_order() {
-    let (sim, demo, client, metrics) = start(scaled()).await;
+    let (sim, demo, client, metrics) = start().await;
     client.me().await.unwrap();
     for i in 0..50 {
         client
@@ -56,20 +38,14 @@ async fn a_burst_of_fifty_sends_meets_no_429_and_arrives_in_order() {
             .unwrap_or_else(|err| panic!("send {i}: {err}"));
     }
     assert_eq!(rate_limited(&metrics), 0.0, "no 429 was ever answered");
-    let mut stored: Vec<_> = sim
-        .messages(&demo.general)
-        .into_iter()
-        .map(|m| m.content)
-        .collect();
-    stored.reverse();
     let expected: Vec<_> = (0..50).map(|i| format!("burst {i}")).collect();
-    assert_eq!(stored, expected);
+    assert_eq!(contents(&sim, &demo.general), expected);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn clones_in_many_tasks_share_one_budget() {
-    let (sim, demo, client, metrics) = start(scaled()).await;
+    let (sim, demo, client, metrics) = start().await;
     client.me().await.unwrap();
     let tasks: Vec<_> = (0..30)
         .map(|i| {
@@ -99,14 +75,12 @@ async fn reads_and_sends_share_the_request_window() {
         request_window: Duration::from_secs(60),
         ..lag_sim::RateLimits::default()
     };
-    let sim = Sim::start(SimConfig {
+    let (sim, demo) = demo_with(SimConfig {
         time_scale: 30.0,
         rate_limits: limits,
         ..SimConfig::default()
     })
-    .await
-    .unwrap();
-    let demo = sim.seed_demo().unwrap();
+    .await;
     let metrics = Metrics::new();
     let client = Client::builder(&demo.robot.key)
         .base_url(sim.base_url())

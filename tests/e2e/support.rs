@@ -1,7 +1,6 @@
-//! Shared set-up for the runtime's end-to-end tests: a lag-sim world, a robot wired to it, and
-//! a way to wait for a condition without timing assertions.
-
-#![allow(dead_code)]
+//! What the end-to-end tests share: lag-sim worlds and the robots and clients wired to them,
+//! recording listeners, webhook signing, reading the robot's metrics, and ways to wait for a
+//! condition without timing assertions.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -10,10 +9,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use lag_bot::client::RateLimits;
+use lag_bot::client::{Client, ClientBuilder, RateLimits};
 use lag_bot::events::RoomMessage;
 use lag_bot::metrics::Metrics;
-use lag_bot::transport::Transport;
+use lag_bot::transport::{Transport, WebhookSecret};
 use lag_bot::{Ctx, Listener, Robot, RobotBuilder, RobotHandle};
 use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
 use sha2::Sha256;
@@ -34,11 +33,7 @@ pub struct World {
 /// A sim with the demo world (rooms general/welcome/mod-log, alice/bob/carol) and the robot
 /// `Helper` set up for `transport`.
 pub async fn world(transport: lag_sim::Transport) -> World {
-    let config = SimConfig {
-        time_scale: SCALE,
-        ..SimConfig::default()
-    };
-    world_with(config, transport).await
+    world_with(scaled(SCALE), transport).await
 }
 
 /// Like [`world`], with the sim configured by `config` as given (time scale included).
@@ -81,14 +76,7 @@ impl World {
 
     /// The contents of a room's messages, oldest first.
     pub fn contents(&self, room_id: &str) -> Vec<String> {
-        let mut contents: Vec<String> = self
-            .sim
-            .messages(room_id)
-            .into_iter()
-            .map(|m| m.content)
-            .collect();
-        contents.reverse();
-        contents
+        contents(&self.sim, room_id)
     }
 
     /// The robot's messages in a room, oldest first.
@@ -102,6 +90,63 @@ impl World {
         messages.reverse();
         messages
     }
+}
+
+/// A sim configuration whose clock runs `time_scale` times faster than Lag's.
+pub fn scaled(time_scale: f64) -> SimConfig {
+    SimConfig {
+        time_scale,
+        ..SimConfig::default()
+    }
+}
+
+/// The [`world`] of a long-poll robot as a pair, for tests that drive a client or the sim by
+/// hand instead of running a robot.
+pub async fn demo() -> (Sim, Demo) {
+    demo_with(scaled(SCALE)).await
+}
+
+/// Like [`demo`], with the sim configured by `config` as given (time scale included).
+pub async fn demo_with(config: SimConfig) -> (Sim, Demo) {
+    let World { sim, demo } = world_with(config, lag_sim::Transport::LongPoll).await;
+    (sim, demo)
+}
+
+/// A client for `key` against `sim`, paced like Lag under the sim's time scale.
+pub fn paced_client(sim: &Sim, key: &str) -> ClientBuilder {
+    Client::builder(key)
+        .base_url(sim.base_url())
+        .rate_limits(RateLimits::lag().time_scale(sim.config().time_scale))
+}
+
+/// The contents of a room's messages in `sim`, oldest first.
+pub fn contents(sim: &Sim, room_id: &str) -> Vec<String> {
+    let mut contents: Vec<String> = sim
+        .messages(room_id)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    contents.reverse();
+    contents
+}
+
+/// lag-sim's SSE keepalive interval under [`SCALE`].
+pub fn keepalive() -> Duration {
+    Duration::from_secs(30).div_f64(SCALE)
+}
+
+/// A free loopback port for a webhook robot, and the URL lag-sim should deliver to.
+pub fn reserve() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    (listener, url)
+}
+
+/// Webhook signing secrets (`whsec_...`), as a robot is configured with them.
+pub fn secrets(list: &[String]) -> Vec<WebhookSecret> {
+    list.iter()
+        .map(|s| WebhookSecret::new(s).unwrap())
+        .collect()
 }
 
 /// Polls `check` until it gives a value; fails the test after [`PATIENCE`].
@@ -150,10 +195,6 @@ impl Seen {
     pub fn len(&self) -> usize {
         self.0.lock().unwrap().len()
     }
-
-    pub fn count(&self, item: &str) -> usize {
-        self.0.lock().unwrap().iter().filter(|s| *s == item).count()
-    }
 }
 
 /// A listener logging the content of every room message to `seen`.
@@ -178,16 +219,44 @@ pub fn gated_recorder(seen: &Seen, gate: &Arc<Semaphore>) -> Listener {
     })
 }
 
-/// The value of one series (exact name and labels) in the robot's metrics text.
+/// Like [`recorder`], and each message is answered with `echo: <content>` as a reply to it.
+pub fn replying_recorder(seen: &Seen) -> Listener {
+    let seen = seen.clone();
+    Listener::new(move |ctx: Ctx, msg: RoomMessage| {
+        let seen = seen.clone();
+        async move {
+            seen.push(msg.content.clone());
+            ctx.reply(format!("echo: {}", msg.content)).await.map(drop)
+        }
+    })
+}
+
+/// A listener logging `start <content>` for each message, then waiting for a permit of `gate`,
+/// then logging `end <content>`: a test sees which handlers are in flight.
+pub fn start_end_recorder(seen: &Seen, gate: &Arc<Semaphore>) -> Listener {
+    let (seen, gate) = (seen.clone(), Arc::clone(gate));
+    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
+        let (seen, gate) = (seen.clone(), Arc::clone(&gate));
+        async move {
+            seen.push(format!("start {}", msg.content));
+            gate.acquire().await.expect("the gate stays open").forget();
+            seen.push(format!("end {}", msg.content));
+        }
+    })
+}
+
+/// The value of one series (exact name and labels) in the robot's metrics text, 0 when the
+/// series is not there.
 pub fn metric(metrics: &Metrics, series: &str) -> f64 {
-    metrics
-        .encode()
-        .lines()
-        .find_map(|line| {
-            let rest = line.strip_prefix(series)?;
-            rest.strip_prefix(' ')?.trim().parse().ok()
-        })
-        .unwrap_or(0.0)
+    exported(metrics, series).unwrap_or(0.0)
+}
+
+/// Like [`metric`], but `None` when the series is not exported at all.
+pub fn exported(metrics: &Metrics, series: &str) -> Option<f64> {
+    metrics.encode().lines().find_map(|line| {
+        let rest = line.strip_prefix(series)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
 }
 
 /// Signs a webhook body as Lag does (Standard Webhooks), for posting deliveries by hand.

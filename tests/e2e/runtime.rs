@@ -2,19 +2,19 @@
 //! transport): what it ignores, ordering across rooms, the bound on concurrent handlers,
 //! robot state and metrics.
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lag_bot::client::{Client, RateLimits};
 use lag_bot::command::{Captures, Hear};
 use lag_bot::events::RoomMessage;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener, Reply};
 use lag_sim::{DeliveryOutcome, RobotSpec};
-use runtime_support::{Seen, World, eventually, metric, stop, within, world};
 use tokio::sync::Semaphore;
+
+use crate::support::{
+    Seen, World, eventually, metric, paced_client, recorder, stop, within, world,
+};
 
 /// Waits until lag-sim handed the robot every event it queued for it whose data satisfies
 /// `matches`, and returns how many there were.
@@ -81,20 +81,12 @@ async fn other_robots_are_ignored_unless_allowed() {
             .sim
             .create_robot(&world.demo.server_id, RobotSpec::new("Chatty"))
             .unwrap();
-        let chatty = Client::builder(&other.key)
-            .base_url(world.sim.base_url())
-            .rate_limits(RateLimits::lag().time_scale(runtime_support::SCALE))
-            .build()
-            .unwrap();
+        let chatty = paced_client(&world.sim, &other.key).build().unwrap();
         let seen = Seen::default();
-        let log = seen.clone();
         let handle = world
             .robot(PollConfig::new())
             .allow_robots(allow)
-            .on(Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-                let log = log.clone();
-                async move { log.push(msg.content) }
-            }))
+            .on(recorder(&seen))
             .start()
             .await
             .unwrap();
@@ -290,7 +282,7 @@ async fn commands_run_from_room_messages_and_reply_in_the_room() {
             "!add",
             |_ctx: Ctx, a: i64, b: i64| async move { format!("{}", a + b) },
         ))
-        .on(echo_quietly(&seen))
+        .on(recorder(&seen))
         .start()
         .await
         .unwrap();
@@ -310,14 +302,6 @@ async fn commands_run_from_room_messages_and_reply_in_the_room() {
         ["!add 2 40"],
         "listeners see command messages too"
     );
-}
-
-fn echo_quietly(seen: &Seen) -> Listener {
-    let seen = seen.clone();
-    Listener::new(move |_ctx: Ctx, msg: RoomMessage| {
-        let seen = seen.clone();
-        async move { seen.push(msg.content) }
-    })
 }
 
 #[tokio::test]

@@ -1,35 +1,21 @@
 //! An SSE robot against lag-sim: a member's message reaches a listener over the event stream
 //! and the reply appears in the room.
 
-mod runtime_support;
-
 use std::sync::Arc;
-use std::time::Duration;
 
-use lag_bot::events::RoomMessage;
 use lag_bot::transport::{DedupStore, MemoryDedup, SseConfig};
-use lag_bot::{Ctx, Listener};
-use runtime_support::{SCALE, Seen, eventually, metric, recorder, stop, within, world};
 
-/// lag-sim's keepalive interval under the tests' time scale.
-fn keepalive() -> Duration {
-    Duration::from_secs(30).div_f64(SCALE)
-}
+use crate::support::{
+    Seen, eventually, keepalive, metric, recorder, replying_recorder, stop, within, world,
+};
 
 #[tokio::test]
 async fn a_message_reaches_a_listener_and_the_reply_appears_in_the_room() {
     let world = world(lag_sim::Transport::Sse).await;
     let seen = Seen::default();
-    let log = seen.clone();
     let handle = world
         .robot(SseConfig::new().keepalive(keepalive()))
-        .on(Listener::new(move |ctx: Ctx, msg: RoomMessage| {
-            let log = log.clone();
-            async move {
-                log.push(msg.content.clone());
-                ctx.reply(format!("echo: {}", msg.content)).await.map(drop)
-            }
-        }))
+        .on(replying_recorder(&seen))
         .start()
         .await
         .expect("robot starts");

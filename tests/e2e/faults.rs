@@ -2,20 +2,19 @@
 //! robot, a panicking handler, and a shutdown with events in flight. In each, nothing is lost
 //! and nothing runs twice.
 
-mod runtime_support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lag_bot::events::RoomMessage;
-use lag_bot::transport::{PollConfig, SseConfig, WebhookConfig, WebhookSecret};
+use lag_bot::transport::{PollConfig, SseConfig, WebhookConfig};
 use lag_bot::{Ctx, Error, ErrorContext, Listener, Robot, RobotHandle};
 use lag_sim::{DeliveryOutcome, SimConfig};
-use runtime_support::{
-    SCALE, Seen, World, eventually, gated_recorder, metric, now, recorder, sign, stop, within,
-    world, world_with,
-};
 use tokio::sync::Semaphore;
+
+use crate::support::{
+    Seen, World, eventually, gated_recorder, keepalive, metric, now, recorder, reserve, secrets,
+    sign, stop, within, world, world_with,
+};
 
 fn numbered(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("m{i}")).collect()
@@ -27,7 +26,7 @@ async fn recording_sse_robot(world: &World, seen: &Seen) -> RobotHandle {
     world
         .robot(
             SseConfig::new()
-                .keepalive(Duration::from_secs(30).div_f64(SCALE))
+                .keepalive(keepalive())
                 .reconnect_delay(Duration::from_millis(20), Duration::from_millis(200)),
         )
         .on(recorder(seen))
@@ -230,11 +229,10 @@ async fn shutdown_finishes_events_in_flight_and_refuses_new_ones_for_redelivery(
         time_scale: 1000.0,
         ..SimConfig::default()
     };
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (listener, url) = reserve();
     let addr = listener.local_addr().unwrap();
-    let url = format!("http://{addr}/webhook");
     let world = world_with(config, lag_sim::Transport::Webhook { url }).await;
-    let secrets = WebhookSecret::parse_list(&world.demo.robot.secrets.join(",")).unwrap();
+    let secrets = secrets(&world.demo.robot.secrets);
     let seen = Seen::default();
     let gate = Arc::new(Semaphore::new(0));
     let (log, held) = (seen.clone(), Arc::clone(&gate));

@@ -6,8 +6,6 @@
 //! with `!ping`: once the robot has answered `pong`, everything before it has been handled, so
 //! the robot's messages can be compared as a whole (including what it did not say).
 
-mod runtime_support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -17,7 +15,8 @@ use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMentio
 use lag_bot::model::ServerRole;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
-use runtime_support::{Seen, World, eventually, metric, stop, world};
+
+use crate::support::{Seen, World, eventually, metric, stop, world};
 
 /// Replies with pong.
 #[command("!ping")]
@@ -301,7 +300,7 @@ async fn help_and_suggestions_can_be_turned_off_or_replaced() {
     );
     stop(handle, world).await;
 
-    let world = runtime_support::world(lag_sim::Transport::LongPoll).await;
+    let world = crate::support::world(lag_sim::Transport::LongPoll).await;
     let robot = world
         .robot(PollConfig::new())
         .command(ping())

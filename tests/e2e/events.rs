@@ -3,7 +3,6 @@
 //! time and raw data.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -12,14 +11,12 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use lag_bot::client::{Client, RateLimits};
 use lag_bot::events::{EVENT_TYPES, Envelope, Event};
 use lag_bot::model::{ServerRole, UserStatus};
-use lag_sim::{Demo, RobotSpec, ServerUpdate, Sim, SimConfig, Transport};
+use lag_sim::{Demo, RobotSpec, ServerUpdate, Sim, Transport};
 use tokio::sync::mpsc;
 
-const SCALE: f64 = 100.0;
-const PATIENCE: Duration = Duration::from_secs(20);
+use crate::support::{demo, paced_client, within};
 
 /// Does one member action per event type; returns the id of the message that was deleted.
 fn provoke_every_event(sim: &Sim, demo: &Demo) -> String {
@@ -122,44 +119,28 @@ fn check(envelopes: &[Envelope], demo: &Demo, robot_name: &str, robot_id: &str, 
     }
 }
 
-async fn start() -> (Sim, Demo) {
-    let sim = Sim::start(SimConfig {
-        time_scale: SCALE,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let demo = sim.seed_demo().unwrap();
-    (sim, demo)
-}
-
 #[tokio::test]
 async fn long_poll_items_decode_into_every_event_type() {
-    let (sim, demo) = start().await;
-    let client = Client::builder(&demo.robot.key)
-        .base_url(sim.base_url())
-        .rate_limits(RateLimits::lag().time_scale(SCALE))
-        .build()
-        .unwrap();
+    let (sim, demo) = demo().await;
+    let client = paced_client(&sim, &demo.robot.key).build().unwrap();
     let deleted = provoke_every_event(&sim, &demo);
 
     let mut envelopes = Vec::new();
-    tokio::time::timeout(PATIENCE, async {
+    within("all events to arrive by long-poll", async {
         while types(&envelopes) != all_types() {
             for item in client.poll_events().await.unwrap() {
                 envelopes.push(item.expect("lag-sim's poll items decode"));
             }
         }
     })
-    .await
-    .expect("all events arrive by long-poll");
+    .await;
     check(&envelopes, &demo, "Helper", &demo.robot.id, &deleted);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn sse_frames_decode_into_every_event_type() {
-    let (sim, demo) = start().await;
+    let (sim, demo) = demo().await;
     let robot = sim
         .create_robot(
             &demo.server_id,
@@ -178,7 +159,7 @@ async fn sse_frames_decode_into_every_event_type() {
     let deleted = provoke_every_event(&sim, &demo);
 
     let mut envelopes = Vec::new();
-    tokio::time::timeout(PATIENCE, async {
+    within("all events to arrive over SSE", async {
         while types(&envelopes) != all_types() {
             let frame = frames.next().await.expect("the stream stays open").unwrap();
             let id = Some(frame.id.as_str()).filter(|id| !id.is_empty());
@@ -189,15 +170,14 @@ async fn sse_frames_decode_into_every_event_type() {
             }
         }
     })
-    .await
-    .expect("all events arrive over SSE");
+    .await;
     check(&envelopes, &demo, "Streamer", &robot.id, &deleted);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn webhook_bodies_decode_into_every_event_type() {
-    let (sim, demo) = start().await;
+    let (sim, demo) = demo().await;
     let (tx, mut rx) = mpsc::unbounded_channel::<(Option<String>, Bytes)>();
     let app =
         Router::new()
@@ -229,14 +209,13 @@ async fn webhook_bodies_decode_into_every_event_type() {
     let deleted = provoke_every_event(&sim, &demo);
 
     let mut envelopes = Vec::new();
-    tokio::time::timeout(PATIENCE, async {
+    within("all events to arrive by webhook", async {
         while types(&envelopes) != all_types() {
             let (id, body) = rx.recv().await.expect("the receiver runs");
             envelopes.push(Envelope::from_webhook(id.as_deref(), &body).unwrap());
         }
     })
-    .await
-    .expect("all events arrive by webhook");
+    .await;
     check(&envelopes, &demo, "Hook", &robot.id, &deleted);
     server.abort();
     sim.shutdown().await;

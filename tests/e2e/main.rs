@@ -1,0 +1,17 @@
+//! End-to-end tests: real robots and clients against real lag-sim instances over loopback
+//! HTTP. One test binary with one module per area, all sharing [`support`], so that the suite
+//! links once; the stop-signal test, which signals its own process, is `tests/runtime_signals.rs`.
+
+mod support;
+
+mod client;
+mod client_faults;
+mod client_limiter;
+mod commands;
+mod events;
+mod faults;
+mod poll;
+mod runtime;
+mod sse;
+mod webhook;
+mod webhook_faults;
