@@ -332,18 +332,22 @@ async fn start_reports_what_would_stop_the_robot() {
     assert_eq!(err.kind(), &ErrorKind::Transport);
     assert!(err.message().contains("cannot listen"), "{err}");
 
-    // The robot is set up for long-poll in Lag: an SSE robot is refused (409) and stops with
-    // the error instead of reconnecting forever.
-    let wrong = world
-        .robot(lag_bot::transport::SseConfig::new())
-        .start()
-        .await
-        .unwrap();
-    let err = within("the robot to give up", wrong.wait())
-        .await
-        .unwrap_err();
+    // The robot is set up for long-poll in Lag: an SSE robot is refused (409), and `start`
+    // says so instead of the robot dying in the background.
+    let wrong = world.robot(lag_bot::transport::SseConfig::new()).start();
+    let err = within("start to fail", wrong).await.unwrap_err();
     assert_eq!(err.kind(), &ErrorKind::Conflict);
     world.sim.shutdown().await;
+
+    // And the other way round: a long-poll robot for a robot set up for SSE.
+    let sse_world = crate::support::world(lag_sim::Transport::Sse).await;
+    let wrong = sse_world.robot(PollConfig::new()).start();
+    let err = within("start to fail", wrong).await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Conflict);
+    // A robot of the right transport starts, and stops cleanly.
+    let right = sse_world.robot(lag_bot::transport::SseConfig::new());
+    let handle = within("start", right.start()).await.unwrap();
+    stop(handle, sse_world).await;
 }
 
 /// About 4,500 characters of numbered words, so its split is checkable word by word.

@@ -31,7 +31,9 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, or the
     /// error of the identity call.
     pub async fn start(self) -> Result<RobotHandle> {
+        let asked = std::time::Instant::now();
         let me = Arc::new(self.client.me().await?);
+        let round_trip = asked.elapsed();
         if !me.active {
             tracing::warn!(
                 robot = me.id,
@@ -136,6 +138,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
                 Arc::clone(&intake),
                 self.metrics.clone(),
                 ready,
+                transport::poll::accepted_after(round_trip),
                 stop_consumer.clone(),
             ))),
         };
@@ -201,7 +204,7 @@ async fn first_connection(
 ) -> Option<Result<()>> {
     tokio::select! {
         result = consumer => Some(joined(result)),
-        _ = connected => None,
+        Ok(()) = connected => None,
         () = tokio::time::sleep(CONNECT_PATIENCE) => {
             tracing::warn!(
                 "Lag has not accepted the event connection yet; retrying in the background"

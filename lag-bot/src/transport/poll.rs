@@ -64,8 +64,12 @@ impl Default for PollConfig {
     }
 }
 
-/// How long a poll is held before the robot counts it as accepted by Lag.
-const ACCEPTED_AFTER: Duration = Duration::from_millis(200);
+/// How long a held poll counts as accepted by Lag, given how long a plain answer took: Lag
+/// refuses a poll at once (409 for a robot set up for another transport) or holds it, so a poll
+/// held for several round trips was accepted.
+pub(crate) fn accepted_after(round_trip: Duration) -> Duration {
+    (round_trip * 4).clamp(Duration::from_millis(250), Duration::from_secs(3))
+}
 
 /// Polls until `stop` fires. Returns an error only for failures retrying cannot fix.
 pub(crate) async fn run(
@@ -74,6 +78,7 @@ pub(crate) async fn run(
     intake: Arc<dyn Intake>,
     metrics: Metrics,
     mut ready: Ready,
+    accepted_after: Duration,
     stop: CancellationToken,
 ) -> Result<()> {
     let mut backoff = Backoff::new(config.retry_base, config.retry_max);
@@ -91,8 +96,7 @@ pub(crate) async fn run(
                     Ok(polled) => break polled,
                     Err(_) => return Ok(()),
                 },
-                // Lag refuses a poll at once or holds it: one held this long was accepted.
-                () = tokio::time::sleep(ACCEPTED_AFTER), if ready.is_waiting() => ready.connected(),
+                () = tokio::time::sleep(accepted_after), if ready.is_waiting() => ready.connected(),
             }
         };
         let failure = match polled.and_then(|body| decode_poll(&body)) {
