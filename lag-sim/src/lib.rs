@@ -58,8 +58,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use log::{DeliveryOutcome, DeliveryRecord};
 pub use sim::Sim;
 pub use spec::{
-    Demo, RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate, Transport,
-    TransportKind,
+    DEMO_TRANSPORT, Demo, RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate,
+    Transport, TransportKind,
 };
 pub use wire::{
     EventBody, EventType, HistoryPage, Mention, MentionType, Participant, Permission, PollEvent,

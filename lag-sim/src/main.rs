@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use lag_sim::worldfile::WorldFile;
-use lag_sim::{RobotDetails, RobotSpec, Sim, SimConfig, Transport, TransportKind};
+use lag_sim::{DEMO_TRANSPORT, RobotDetails, RobotSpec, Sim, SimConfig, Transport, TransportKind};
 
 /// A local, in-memory Lag that speaks the robot API (REST, webhooks, SSE, long-poll).
 ///
@@ -32,7 +32,7 @@ struct Args {
     world: Option<PathBuf>,
 
     /// Transport of the demo robot: sse, longpoll or webhook (ignored with --world).
-    #[arg(long, default_value = "sse")]
+    #[arg(long, default_value_t = DEMO_TRANSPORT.kind())]
     transport: TransportKind,
 
     /// Webhook URL of the demo robot (implies --transport webhook).

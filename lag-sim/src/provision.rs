@@ -7,7 +7,9 @@ use std::sync::Arc;
 use crate::delivery;
 use crate::error::{Error, Result};
 use crate::shared::Shared;
-use crate::spec::{Demo, RobotCredentials, RobotDetails, RobotSpec, Transport, TransportKind};
+use crate::spec::{
+    DEMO_TRANSPORT, Demo, RobotCredentials, RobotDetails, RobotSpec, Transport, TransportKind,
+};
 use crate::wire::Role;
 use crate::worldfile::WorldFile;
 
@@ -25,6 +27,11 @@ pub(crate) fn create_robot(
         new.webhook_rx,
     ));
     Ok(new.credentials)
+}
+
+/// The demo robot "Helper", before any caller's changes.
+pub(crate) fn demo_robot() -> RobotSpec {
+    RobotSpec::new("Helper").transport(DEMO_TRANSPORT)
 }
 
 /// Builds the demo world: rooms general, welcome and mod-log, three members, one robot.

@@ -11,6 +11,8 @@ use crate::log::DeliveryRecord;
 use crate::provision;
 use crate::server::Listener;
 use crate::shared::Shared;
+#[cfg(doc)]
+use crate::spec::DEMO_TRANSPORT;
 use crate::spec::{
     Demo, RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate, Transport,
 };
@@ -93,10 +95,10 @@ impl Sim {
     }
 
     /// Builds the demo world: server "Demo Server", rooms `general`, `welcome`, `mod-log`,
-    /// members alice (owner), bob (admin) and carol, and a long-poll robot "Helper" with every
-    /// permission and subscription.
+    /// members alice (owner), bob (admin) and carol, and a robot "Helper" with every
+    /// permission and subscription that receives its events over [`DEMO_TRANSPORT`] (SSE).
     pub fn seed_demo(&self) -> Result<Demo> {
-        provision::seed_demo(&self.shared, RobotSpec::new("Helper"))
+        provision::seed_demo(&self.shared, provision::demo_robot())
     }
 
     /// Like [`seed_demo`](Self::seed_demo), with a custom robot.

@@ -86,6 +86,12 @@ impl TransportKind {
     }
 }
 
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for TransportKind {
     type Err = Error;
 
@@ -272,6 +278,20 @@ pub struct ServerUpdate {
     /// New icon emoji (`Some(None)` clears it).
     pub icon_emoji: Option<Option<String>>,
 }
+
+/// How the demo robot "Helper" receives its events: Server-Sent Events.
+///
+/// This is the one place that decides it, for [`Sim::seed_demo`](crate::Sim::seed_demo), the
+/// admin API's `POST /_sim/demo` without a `transportType`, and the `lag-sim` program's
+/// `--transport` default. SSE is what a robot framework picks when it is given only a key and a
+/// base URL (as `lag-bot` does with no `LAG_TRANSPORT`), so such a robot connects to the demo
+/// robot at once; and unlike webhooks it needs no address the emulator can reach.
+///
+/// ```
+/// use lag_sim::{DEMO_TRANSPORT, TransportKind};
+/// assert_eq!(DEMO_TRANSPORT.kind(), TransportKind::Sse);
+/// ```
+pub const DEMO_TRANSPORT: Transport = Transport::Sse;
 
 /// The ids of the demo world made by [`Sim::seed_demo`](crate::Sim::seed_demo).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

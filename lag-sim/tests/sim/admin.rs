@@ -1,5 +1,6 @@
 //! The admin and member-puppet API under `/_sim`, driven over HTTP only.
 
+use lag_sim::{RobotSpec, Transport};
 use serde_json::{Value, json};
 
 use crate::support::{self, Api};
@@ -235,7 +236,9 @@ async fn a_world_built_and_driven_over_http() {
 #[tokio::test]
 async fn robots_are_configured_over_http() {
     let sim = support::sim_with(support::short_polls(200)).await;
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     let admin = Api::anonymous(&sim);
     let path = format!("/_sim/robots/{}", demo.robot.id);
 
@@ -496,6 +499,17 @@ async fn the_demo_and_stream_cut_endpoints() {
         .send(admin.request(reqwest::Method::POST, "/_sim/demo"))
         .await;
     assert_eq!(second.status, 201, "{}", second.text);
+    assert_eq!(
+        second.json()["robot"]["name"],
+        "Helper",
+        "the demo robot's name by default"
+    );
+    let robot_id = second.json()["robot"]["id"].as_str().unwrap().to_owned();
+    let details = admin.get(&format!("/_sim/robots/{robot_id}")).await.json();
+    assert_eq!(
+        details["transportType"], "sse",
+        "the demo transport by default"
+    );
     let servers = admin.get("/_sim/servers").await.json();
     assert_eq!(servers.as_array().unwrap().len(), 2);
     sim.shutdown().await;

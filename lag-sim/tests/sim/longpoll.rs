@@ -33,7 +33,9 @@ async fn the_hold_follows_the_time_scale() {
 #[tokio::test]
 async fn a_held_poll_wakes_up_for_a_new_event() {
     let sim = support::sim().await; // 30 s hold: only an event can end it in time
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let poll = tokio::spawn({
         let api = api.clone();
@@ -71,7 +73,9 @@ async fn a_held_poll_wakes_up_for_a_new_event() {
 #[tokio::test]
 async fn events_queue_while_nobody_polls_and_are_consumed_once() {
     let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     for n in 0..5 {
         sim.post(&demo.alice, &demo.general, &format!("m{n}"))
             .unwrap();
@@ -98,7 +102,9 @@ async fn events_queue_while_nobody_polls_and_are_consumed_once() {
 #[tokio::test]
 async fn batches_hold_at_most_one_hundred_events() {
     let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     for n in 0..150 {
         sim.post(&demo.bob, &demo.general, &format!("m{n}"))
             .unwrap();
@@ -156,7 +162,9 @@ async fn concurrent_polls_split_events_without_duplicates() {
 #[tokio::test]
 async fn the_delivery_log_records_each_handout() {
     let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     sim.post(&demo.alice, &demo.general, "one").unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let events = api.poll().await;
@@ -221,7 +229,9 @@ async fn a_cut_poll_loses_nothing() {
 #[tokio::test]
 async fn a_restart_keeps_queued_events() {
     let sim = support::sim_with(support::short_polls(300)).await;
-    let demo = sim.seed_demo().unwrap();
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     sim.post(&demo.alice, &demo.general, "before").unwrap();
     let base = sim.base_url();
     sim.restart().await.unwrap();

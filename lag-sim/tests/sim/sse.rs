@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lag_sim::{DeliveryOutcome, RobotSpec, SimConfig, Transport};
+use lag_sim::{DEMO_TRANSPORT, DeliveryOutcome, RobotSpec, SimConfig, Transport};
 
 use crate::support::{self, Api, SseReader};
 
@@ -156,9 +156,26 @@ async fn a_restart_drops_streams_and_replay_recovers_everything() {
 }
 
 #[tokio::test]
+async fn the_demo_robot_streams() {
+    let sim = support::sim().await;
+    let demo = sim.seed_demo().unwrap();
+    let details = sim.robot(&demo.robot.id).unwrap();
+    assert_eq!(details.transport_type, DEMO_TRANSPORT.kind());
+    let api = Api::robot(&sim, &demo.robot.key);
+    let mut stream = SseReader::connect(&api, None).await;
+    sim.post(&demo.alice, &demo.general, "hello").unwrap();
+    let frame = stream.next_event().await.expect("an event");
+    assert_eq!(frame.event.as_deref(), Some("room.message"));
+    assert_eq!(frame.json()["data"]["content"], "hello");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn streaming_a_robot_of_another_transport_is_409() {
     let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap(); // long-poll
+    let demo = sim
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     let api = Api::robot(&sim, &demo.robot.key);
     let reply = api.get("/robots/@me/events/sse").await;
     reply.assert_error(409);

@@ -418,7 +418,9 @@ async fn the_overlap_ends_after_the_configured_time() {
 async fn switching_to_webhook_delivers_what_was_queued() {
     let receiver = Receiver::start().await;
     let sim = support::sim().await;
-    let demo = sim.seed_demo().unwrap(); // long-poll, nobody polling
+    let demo = sim // long-poll, nobody polling
+        .seed_demo_with(RobotSpec::new("Helper").transport(Transport::LongPoll))
+        .unwrap();
     sim.post(&demo.alice, &demo.general, "queued 1").unwrap();
     sim.post(&demo.alice, &demo.general, "queued 2").unwrap();
     let reply = Api::anonymous(&sim)

@@ -120,7 +120,10 @@ struct DemoBody {
 
 async fn demo(State(shared): State<Arc<Shared>>, body: Body) -> ApiResult<Response> {
     let body: DemoBody = body.json()?;
-    let mut spec = RobotSpec::new(body.robot_name.unwrap_or_else(|| "Helper".to_owned()));
+    let mut spec = provision::demo_robot();
+    if let Some(name) = body.robot_name {
+        spec = RobotSpec { name, ..spec };
+    }
     if let Some(kind) = body.transport_type {
         spec = spec.transport(Transport::from_parts(kind, body.webhook_url)?);
     }
