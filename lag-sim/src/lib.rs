@@ -30,6 +30,9 @@
 //! # }
 //! ```
 //!
+//! [`Sim::subscribe`] follows everything that happens (messages, edits, members joining, ...)
+//! as it happens, for a transcript or a test that waits for a robot's answer.
+//!
 //! Or run it as a program: `cargo run -p lag-sim` (see the crate's README).
 //!
 //! Time-dependent behaviour (webhook retries, rate-limit windows, SSE keepalives, long-poll
@@ -41,6 +44,7 @@ mod config;
 mod delivery;
 mod error;
 mod event;
+mod feed;
 mod http;
 mod limiter;
 mod log;
@@ -55,6 +59,7 @@ pub mod worldfile;
 
 pub use config::{RateLimits, SimConfig};
 pub use error::{Error, ErrorKind, Result};
+pub use feed::{EventFeed, WorldEvent};
 pub use log::{DeliveryOutcome, DeliveryRecord};
 pub use sim::Sim;
 pub use spec::{

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::config::SimConfig;
 use crate::error::{Error, Result};
+use crate::feed::EventFeed;
 use crate::log::DeliveryRecord;
 use crate::provision;
 use crate::server::Listener;
@@ -390,6 +391,37 @@ impl Sim {
             .iter()
             .map(|r| r.poll_item())
             .collect()
+    }
+
+    /// Follows everything that happens in the world from now on: messages (robots' included),
+    /// edits, deletions, members, rooms, voice, presence, server settings.
+    ///
+    /// Each subscriber gets every event in order, with the names of the rooms and people it
+    /// involves, whatever robots subscribed to; see [`EventFeed`] and
+    /// [`WorldEvent`](crate::WorldEvent). The feed ends after [`shutdown`](Self::shutdown).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> lag_sim::Result<()> {
+    /// use lag_sim::{Sim, SimConfig};
+    ///
+    /// let sim = Sim::start(SimConfig::default()).await?;
+    /// let demo = sim.seed_demo()?;
+    /// let mut feed = sim.subscribe();
+    /// sim.post(&demo.alice, &demo.general, "hello")?;
+    /// sim.add_member(&demo.server_id, "dave")?;
+    /// sim.shutdown().await;
+    /// let mut lines = Vec::new();
+    /// while let Some(event) = feed.recv().await {
+    ///     lines.push(event.to_string());
+    /// }
+    /// assert_eq!(lines, ["#general alice: hello", "* dave joined Demo Server"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn subscribe(&self) -> EventFeed {
+        let receiver = self.shared.world.lock().subscribe();
+        EventFeed::new(receiver, self.shared.shutdown.clone())
     }
 
     // ----- faults and lifecycle ------------------------------------------------------------

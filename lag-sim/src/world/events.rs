@@ -5,11 +5,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::clock;
 use crate::error::Result;
 use crate::event::EventRecord;
+use crate::feed::WorldEvent;
 use crate::log::{DeliveryOutcome, DeliveryRecord};
 use crate::spec::{Transport, TransportKind};
 use crate::wire::{EventBody, EventType, Permission};
@@ -70,13 +71,59 @@ impl World {
             })
             .cloned()
             .collect();
-        if recipients.is_empty() {
-            return;
-        }
         let record = self.record(server_id, kind, data);
+        self.publish(&record);
         for robot_id in recipients {
             self.enqueue(&robot_id, Arc::clone(&record));
         }
+    }
+
+    /// A receiver of every event from now on.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<WorldEvent>> {
+        self.feed.subscribe()
+    }
+
+    /// Hands an event to the feeds, with the names its ids stand for right now.
+    fn publish(&self, record: &EventRecord) {
+        if self.feed.receiver_count() == 0 {
+            return;
+        }
+        let data = &record.body.data;
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let room_name = text("roomId")
+            .and_then(|id| self.rooms.get(id))
+            .map(|room| room.name.clone())
+            .or_else(|| text("name").map(str::to_owned));
+        let actor_name = [
+            "senderId",
+            "editedBy",
+            "deletedBy",
+            "createdBy",
+            "updatedBy",
+            "userId",
+        ]
+        .into_iter()
+        .filter_map(text)
+        .find_map(|id| {
+            self.users
+                .get(id)
+                .map(|user| user.username.clone())
+                .or_else(|| self.robots.get(id).map(|robot| robot.name.clone()))
+        });
+        let server_name = self
+            .servers
+            .get(&record.body.server_id)
+            .map(|server| server.name.clone())
+            .unwrap_or_default();
+        let event = WorldEvent {
+            id: record.id.clone(),
+            kind: record.kind,
+            body: record.body.clone(),
+            server_name,
+            room_name,
+            actor_name,
+        };
+        let _ = self.feed.send(Arc::new(event));
     }
 
     /// Sends `robot.mentioned` to one robot; without `read_messages` its content is blanked.

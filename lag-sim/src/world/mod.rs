@@ -18,12 +18,13 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::clock::Clock;
 use crate::config::SimConfig;
 use crate::error::{Error, Result};
 use crate::event::EventRecord;
+use crate::feed::{FEED_CAPACITY, WorldEvent};
 use crate::limiter::Limiter;
 use crate::log::DeliveryRecord;
 use crate::spec::{RobotCredentials, RobotDetails, Transport};
@@ -224,6 +225,8 @@ pub(crate) struct World {
     last_ulid: ulid::Ulid,
     next_seq: u64,
     last_message_ms: i64,
+    /// Every event, for [`EventFeed`](crate::feed::EventFeed)s.
+    feed: broadcast::Sender<Arc<WorldEvent>>,
 }
 
 impl World {
@@ -239,6 +242,7 @@ impl World {
             last_ulid: ulid::Ulid::nil(),
             next_seq: 1,
             last_message_ms: 0,
+            feed: broadcast::Sender::new(FEED_CAPACITY),
         }
     }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod admin;
 mod events;
+mod feed;
 mod longpoll;
 mod program;
 mod rate_limits;
