@@ -2,19 +2,26 @@
 //!
 //! Run with: `cargo run -p lag-sim -- [--port 8090] [--world world.toml]`
 
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use lag_sim::worldfile::WorldFile;
-use lag_sim::{DEMO_TRANSPORT, RobotDetails, RobotSpec, Sim, SimConfig, Transport, TransportKind};
+use lag_sim::{
+    DEMO_TRANSPORT, EventFeed, RobotDetails, RobotSpec, Sim, SimConfig, Transport, TransportKind,
+};
 
 /// A local, in-memory Lag that speaks the robot API (REST, webhooks, SSE, long-poll).
 ///
 /// With no world file it creates a demo server (rooms general, welcome and mod-log; members
 /// alice, bob and carol) with one robot, and prints what the robot needs to connect. The admin
 /// and member-puppet API lives under /_sim (see the README).
+///
+/// Then it prints the conversation on stdout as it happens: every message (robots' replies
+/// included), edit and deletion, members joining and leaving, and other changes to the world.
+/// Logs go to stderr.
 #[derive(Debug, Parser)]
 #[command(name = "lag-sim", version)]
 struct Args {
@@ -43,6 +50,10 @@ struct Args {
     /// faster than real time.
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
+
+    /// Do not print the conversation (messages, edits, deletions, joins, ...) on stdout.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[tokio::main]
@@ -68,6 +79,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
         return Err("--time-scale must be a positive number".into());
     }
+    let mut signals = Signals::catch()?;
     let world = args.world.as_ref().map(WorldFile::load).transpose()?;
     let config = SimConfig {
         bind: SocketAddr::new(args.bind, args.port),
@@ -95,11 +107,39 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             vec![sim.robot(&demo.robot.id)?]
         }
     };
+    let feed = (!args.quiet).then(|| sim.subscribe());
     print_banner(&sim, &robots);
-    wait_for_signal().await;
+    if feed.is_some() {
+        println!("Press Ctrl-C to stop. What happens in the server follows (--quiet hides it):");
+        println!();
+    } else {
+        println!("Press Ctrl-C to stop.");
+    }
+    let printer = feed.map(|feed| tokio::spawn(print_conversation(feed)));
+    signals.next().await;
     eprintln!("lag-sim: shutting down");
     sim.shutdown().await;
+    if let Some(printer) = printer {
+        let _ = printer.await;
+    }
     Ok(())
+}
+
+/// Prints each event on its own line until the emulator shuts down (or stdout closes).
+async fn print_conversation(mut feed: EventFeed) {
+    let mut missed = 0;
+    while let Some(event) = feed.recv().await {
+        if feed.missed() > missed {
+            eprintln!(
+                "lag-sim: {} events not shown: the output could not keep up",
+                feed.missed() - missed
+            );
+            missed = feed.missed();
+        }
+        if writeln!(std::io::stdout().lock(), "{event}").is_err() {
+            return;
+        }
+    }
 }
 
 fn print_banner(sim: &Sim, robots: &[RobotDetails]) {
@@ -162,20 +202,38 @@ fn print_banner(sim: &Sim, robots: &[RobotDetails]) {
         }
     }
     println!();
-    println!("Press Ctrl-C to stop.");
 }
 
-async fn wait_for_signal() {
+/// Ctrl-C and SIGTERM, caught from start-up on so that neither ends the program abruptly.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn catch() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    let _ = tokio::signal::ctrl_c().await;
+
+    /// Waits for the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

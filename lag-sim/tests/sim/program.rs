@@ -8,6 +8,8 @@ use lag_sim::{Role, TransportKind, UserStatus};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 
+use serde_json::json;
+
 use crate::support::{self, Api};
 
 const WORLD: &str = r#"
@@ -88,6 +90,124 @@ impl Program {
         self.child.start_kill().expect("kill");
         self.child.wait().await.expect("exits");
     }
+
+    /// The next stdout line, whatever it is.
+    async fn next_stdout(&mut self) -> String {
+        tokio::time::timeout(support::PATIENCE, self.stdout.next_line())
+            .await
+            .expect("output in time")
+            .expect("output reads")
+            .expect("stdout is still open")
+    }
+
+    /// Reads the banner up to the line that ends it; returns the robot's `LAG_API_BASE` and key.
+    async fn banner(&mut self) -> (String, String) {
+        let base = Self::value(&self.stdout_line("LAG_API_BASE=").await);
+        let key = Self::value(&self.stdout_line("LAG_ROBOT_API_KEY=").await);
+        self.stdout_line("Press Ctrl-C to stop").await;
+        (base, key)
+    }
+
+    /// Asks the program to stop as Ctrl-C would (SIGTERM), then reads the rest of its stdout;
+    /// returns how it exited and those lines.
+    #[cfg(unix)]
+    async fn terminate(self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().expect("still running").to_string();
+        signal(&pid, "TERM").await;
+        self.finish().await
+    }
+
+    /// Reads stdout to its end and waits for the program to exit.
+    async fn finish(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        tokio::time::timeout(support::PATIENCE, async {
+            let mut rest = Vec::new();
+            while let Some(line) = self.stdout.next_line().await.expect("output reads") {
+                rest.push(line);
+            }
+            (self.child.wait().await.expect("exits"), rest)
+        })
+        .await
+        .expect("the program exits in time")
+    }
+}
+
+/// Sends a signal (by name, such as `TERM`) to a process or, with a `-` before the id, to a
+/// process group.
+#[cfg(unix)]
+async fn signal(pid: &str, name: &str) {
+    let status = Command::new("kill")
+        .args(["-s", name, "--", pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(status.success(), "kill -s {name} {pid} failed");
+}
+
+/// The ids a test needs to act in the demo world, found through the robot API.
+struct DemoIds {
+    server: String,
+    general: String,
+    alice: String,
+}
+
+impl DemoIds {
+    async fn find(robot: &Api) -> Self {
+        let info = robot.get("/robots/@me/info").await.json();
+        let server = info["serverId"].as_str().unwrap().to_owned();
+        let rooms = robot
+            .get(&format!("/robots/@me/servers/{server}/rooms"))
+            .await
+            .json();
+        let general = rooms
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|room| room["name"] == "general")
+            .expect("room general")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let members = robot
+            .get(&format!("/robots/@me/servers/{server}/members"))
+            .await
+            .json();
+        let alice = members
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|member| member["username"] == "alice")
+            .expect("member alice")["userId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Self {
+            server,
+            general,
+            alice,
+        }
+    }
+}
+
+/// Alice asks in #general through the admin API and the robot answers through the REST API.
+async fn converse(base: &str, key: &str) -> DemoIds {
+    let robot = Api::at(base, Some(key));
+    let admin = Api::at(base, None);
+    let ids = DemoIds::find(&robot).await;
+    let asked = admin
+        .post(
+            &format!("/_sim/rooms/{}/messages", ids.general),
+            &json!({"userId": ids.alice, "content": "!roll 6"}),
+        )
+        .await;
+    assert_eq!(asked.status, 201, "{}", asked.text);
+    let answered = robot
+        .post(
+            &support::messages_path(&ids.server, &ids.general),
+            &json!({"content": "You rolled 4."}),
+        )
+        .await;
+    assert_eq!(answered.status, 201, "{}", answered.text);
+    ids
 }
 
 /// Reads `lines` until one contains `needle`; returns that line.
@@ -263,5 +383,60 @@ fn world_file_mistakes_are_explained() {
         let err = WorldFile::parse(text).unwrap_err();
         assert_eq!(err.status(), 400);
         assert!(err.message().contains(expected), "{expected:?} in {err}");
+    }
+}
+
+#[tokio::test]
+async fn the_conversation_is_printed_as_it_happens() {
+    let mut program = Program::start(&["--port", "0"]);
+    let (base, key) = program.banner().await;
+    assert_eq!(
+        program.next_stdout().await,
+        "",
+        "a blank line ends the banner"
+    );
+    let ids = converse(&base, &key).await;
+    assert_eq!(program.next_stdout().await, "#general alice: !roll 6");
+    assert_eq!(
+        program.next_stdout().await,
+        "#general Helper: You rolled 4."
+    );
+
+    let admin = Api::at(&base, None);
+    let joined = admin
+        .post(
+            &format!("/_sim/servers/{}/members", ids.server),
+            &json!({"username": "dave"}),
+        )
+        .await;
+    assert_eq!(joined.status, 201, "{}", joined.text);
+    assert_eq!(program.next_stdout().await, "* dave joined Demo Server");
+    program.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn quiet_keeps_the_conversation_off_stdout() {
+    for quiet in [false, true] {
+        let args: &[&str] = if quiet {
+            &["--port", "0", "--quiet"]
+        } else {
+            &["--port", "0"]
+        };
+        let mut program = Program::start(args);
+        let (base, key) = program.banner().await;
+        converse(&base, &key).await;
+        // Stopping prints what happened before it, so the lines are there unless --quiet.
+        let (status, rest) = program.terminate().await;
+        assert!(status.success(), "{status}");
+        let printed: Vec<&String> = rest.iter().filter(|l| l.starts_with('#')).collect();
+        if quiet {
+            assert!(printed.is_empty(), "--quiet printed {printed:?}");
+        } else {
+            assert_eq!(
+                printed,
+                ["#general alice: !roll 6", "#general Helper: You rolled 4."]
+            );
+        }
     }
 }
