@@ -104,7 +104,7 @@ impl Program {
     async fn banner(&mut self) -> (String, String) {
         let base = Self::value(&self.stdout_line("LAG_API_BASE=").await);
         let key = Self::value(&self.stdout_line("LAG_ROBOT_API_KEY=").await);
-        self.stdout_line("Press Ctrl-C to stop").await;
+        self.stdout_line("Ctrl-C").await;
         (base, key)
     }
 
@@ -439,4 +439,147 @@ async fn quiet_keeps_the_conversation_off_stdout() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_command_runs_as_the_demo_robot_and_lag_sim_exits_with_its_status() {
+    let script = r#"echo "child $LAG_API_BASE $LAG_TRANSPORT $LAG_ROBOT_API_KEY"; exit 3"#;
+    let mut program = Program::start(&["--port", "0", "--quiet", "--", "sh", "-c", script]);
+    let (base, key) = program.banner().await;
+    assert_eq!(
+        program.next_stdout().await,
+        format!("child {base} sse {key}")
+    );
+    let (status, _) = program.finish().await;
+    assert_eq!(status.code(), Some(3), "{status}");
+}
+
+#[tokio::test]
+async fn a_webhook_command_gets_its_secret_and_listen_address() {
+    let script = r#"echo "child $LAG_TRANSPORT $LAG_LISTEN $LAG_WEBHOOK_SECRET""#;
+    let args = [
+        "--port",
+        "0",
+        "--transport",
+        "webhook",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ];
+    let mut program = Program::start(&args);
+    let url = program.stdout_line("events are POSTed to").await;
+    assert!(url.contains("http://127.0.0.1:3000/webhook"), "{url}");
+    program.stdout_line("Ctrl-C").await;
+    let line = program.stdout_line("child ").await;
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[..3], ["child", "webhook", "127.0.0.1:3000"], "{line}");
+    assert!(words[3].starts_with("whsec_"), "{line}");
+    let (status, _) = program.finish().await;
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn a_command_that_cannot_start_is_reported() {
+    let program = Program::start(&["--port", "0", "--", "/nonexistent/robot"]);
+    let mut stderr = program.stderr;
+    let line = line_with(&mut stderr, "cannot run", "stderr").await;
+    assert!(line.contains("/nonexistent/robot"), "{line}");
+    let mut child = program.child;
+    let status = tokio::time::timeout(support::PATIENCE, child.wait())
+        .await
+        .expect("exits in time")
+        .expect("exits");
+    assert!(!status.success());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_signal_stops_the_command_then_lag_sim() {
+    let script = r#"echo "child $$ $LAG_API_BASE $LAG_ROBOT_API_KEY"
+trap 'echo "child stopping"; exit 0' TERM
+while :; do sleep 1; done"#;
+    let mut program = Program::start(&["--port", "0", "--", "sh", "-c", script]);
+    program.banner().await;
+    let line = program.stdout_line("child ").await;
+    let words: Vec<&str> = line.split(' ').collect();
+    let (group, base, key) = (words[1], words[2], words[3]);
+
+    // The command's variables work: it can speak as the robot.
+    let robot = Api::at(base, Some(key));
+    let ids = DemoIds::find(&robot).await;
+    let said = robot
+        .post(
+            &support::messages_path(&ids.server, &ids.general),
+            &json!({"content": "I am up."}),
+        )
+        .await;
+    assert_eq!(said.status, 201, "{}", said.text);
+    assert_eq!(program.next_stdout().await, "#general Helper: I am up.");
+
+    let (status, rest) = program.terminate().await;
+    assert!(rest.contains(&"child stopping".to_owned()), "{rest:?}");
+    assert!(status.success(), "the command's status: {status}");
+    let gone = Command::new("kill")
+        .args(["-s", "0", "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(!gone.success(), "the command's process group is gone");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_command_that_ignores_sigterm_is_killed_on_a_second_signal() {
+    let script = r#"trap '' TERM; echo "child ready"; exec sleep 600"#;
+    let mut program = Program::start(&["--port", "0", "--", "sh", "-c", script]);
+    program.banner().await;
+    program.stdout_line("child ready").await;
+    let pid = program.child.id().expect("running").to_string();
+    signal(&pid, "TERM").await;
+    program.stderr_line("stopping the robot command").await;
+    let (status, _) = program.terminate().await;
+    assert_eq!(status.code(), Some(128 + 9), "killed: {status}");
+}
+
+#[tokio::test]
+async fn with_a_world_file_the_command_runs_as_the_robot_named() {
+    let path = temp_file("robots.toml", WORLD);
+    let world = path.to_str().unwrap();
+    let script = r#"echo "child $LAG_TRANSPORT $LAG_LISTEN $LAG_ROBOT_API_KEY""#;
+    let mut first = Program::start(&["--port", "0", "--world", world, "--", "sh", "-c", script]);
+    first.stdout_line("Ctrl-C").await;
+    assert_eq!(
+        first.stdout_line("child ").await,
+        "child sse  lag_robot_0123abcd_fixedfixedfixedfixedfixedfixedfi",
+        "the first robot by default"
+    );
+    assert!(first.finish().await.0.success());
+
+    let args = [
+        "--port", "0", "--world", world, "--robot", "pager", "--", "sh", "-c", script,
+    ];
+    let mut named = Program::start(&args);
+    named.stdout_line("Ctrl-C").await;
+    let line = named.stdout_line("child ").await;
+    assert!(
+        line.starts_with("child webhook 127.0.0.1:9 lag_robot_"),
+        "{line}"
+    );
+    assert!(named.finish().await.0.success());
+
+    let args = [
+        "--port", "0", "--world", world, "--robot", "Nobody", "--", "true",
+    ];
+    let output = Command::new(env!("CARGO_BIN_EXE_lag-sim"))
+        .args(args)
+        .output()
+        .await
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no robot named \"Nobody\""), "{stderr}");
+    assert!(stderr.contains("Deployer, Pager"), "{stderr}");
+    std::fs::remove_file(path).ok();
 }
