@@ -1,15 +1,20 @@
 //! Typed command arguments: the [`FromArg`] trait and its built-in implementations.
 
+mod duration;
+mod mention;
+mod text;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::num::IntErrorKind;
 use std::ops::Deref;
 use std::str::FromStr;
-use std::time::Duration;
+
+pub use mention::MemberMention;
+pub use text::{Quoted, Rest};
 
 use super::args::Args;
 use super::error::ArgError;
-use crate::model::{Mention, MentionKind};
 
 /// How many words an argument takes, which decides how it is shown in a usage line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,6 +71,9 @@ pub enum ArgKind {
 /// let mut args = Args::new("GREEN");
 /// assert!(matches!(Colour::from_arg(&mut args), Ok(Colour::Green)));
 /// ```
+///
+/// [`Duration`]: std::time::Duration
+/// [`Mention`]: crate::model::Mention
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a command argument",
     label = "no `FromArg` implementation for `{Self}`",
@@ -193,245 +201,6 @@ impl FromArg for String {
     }
 }
 
-/// A duration: a number and a unit, repeated: `45s`, `10m`, `1h30m`, `2d`, `1w`.
-///
-/// Units: `s`/`sec`/`second(s)`, `m`/`min`/`minute(s)`, `h`/`hr`/`hour(s)`, `d`/`day(s)`,
-/// `w`/`week(s)`; letters in any case. A bare number is refused, because minutes and seconds
-/// are easy to confuse.
-impl FromArg for Duration {
-    fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let word = args.word()?;
-        parse_duration(&word).map_err(|reason| ArgError::invalid(word, reason))
-    }
-
-    fn expected() -> Cow<'static, str> {
-        "a duration like 10m or 1h30m".into()
-    }
-}
-
-fn parse_duration(text: &str) -> Result<Duration, &'static str> {
-    const NOT_A_DURATION: &str = "is not a duration (try 45s, 10m, 1h30m or 2d)";
-    let mut rest = text;
-    let mut total: u64 = 0;
-    if rest.is_empty() {
-        return Err(NOT_A_DURATION);
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(NOT_A_DURATION);
-        }
-        let amount: u64 = rest[..digits].parse().map_err(|_| "is too long")?;
-        rest = &rest[digits..];
-        let letters = rest
-            .find(|c: char| !c.is_alphabetic())
-            .unwrap_or(rest.len());
-        let unit = rest[..letters].to_lowercase();
-        rest = &rest[letters..];
-        let seconds = match unit.as_str() {
-            "s" | "sec" | "secs" | "second" | "seconds" => 1,
-            "m" | "min" | "mins" | "minute" | "minutes" => 60,
-            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600,
-            "d" | "day" | "days" => 86_400,
-            "w" | "week" | "weeks" => 604_800,
-            "" => return Err("needs a unit (s, m, h, d or w), like 10m"),
-            _ => return Err(NOT_A_DURATION),
-        };
-        total = amount
-            .checked_mul(seconds)
-            .and_then(|s| total.checked_add(s))
-            .ok_or("is too long")?;
-    }
-    Ok(Duration::from_secs(total))
-}
-
-/// Text that must be written in quotes: `"What should we eat?"`.
-///
-/// Use it where forgetting the quotes would silently cut a phrase to its first word, e.g. the
-/// question of `!poll "Pizza or tacos?" pizza tacos`.
-///
-/// ```
-/// use lag_bot::command::{Args, FromArg, Quoted};
-///
-/// let mut args = Args::new(r#""Pizza or tacos?" pizza"#);
-/// assert_eq!(Quoted::from_arg(&mut args).unwrap().as_str(), "Pizza or tacos?");
-/// let err = Quoted::from_arg(&mut Args::new("Pizza or tacos?")).unwrap_err();
-/// assert_eq!(err.to_string(), "`Pizza` must be in quotes, like \"two words\"");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Quoted(pub String);
-
-impl Quoted {
-    /// The text, without its quotes.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The text, without its quotes.
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl FromArg for Quoted {
-    fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        match args.next_token()? {
-            Some(token) if token.quoted => Ok(Quoted(token.text.into_owned())),
-            Some(token) => Err(ArgError::invalid(
-                token.raw,
-                "must be in quotes, like \"two words\"",
-            )),
-            None => Err(ArgError::missing()),
-        }
-    }
-
-    fn expected() -> Cow<'static, str> {
-        "text in quotes".into()
-    }
-}
-
-/// Everything after the previous arguments, exactly as typed (trimmed): the text of `!echo`,
-/// the reason of `!ban @bob spamming links`.
-///
-/// ```
-/// use lag_bot::command::{Args, FromArg, Rest};
-///
-/// let mut args = Args::new(r#"  say "hi" twice  "#);
-/// assert_eq!(Rest::from_arg(&mut args).unwrap().as_str(), r#"say "hi" twice"#);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Rest(pub String);
-
-impl Rest {
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The text.
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl FromArg for Rest {
-    fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        args.rest()
-            .map(|text| Rest(text.to_owned()))
-            .ok_or_else(ArgError::missing)
-    }
-
-    fn kind() -> ArgKind {
-        ArgKind::Rest
-    }
-
-    fn expected() -> Cow<'static, str> {
-        "some text".into()
-    }
-}
-
-macro_rules! text_wrapper_traits {
-    ($($t:ident),*) => {$(
-        impl Deref for $t {
-            type Target = str;
-
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl AsRef<str> for $t {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl From<$t> for String {
-            fn from(value: $t) -> String {
-                value.0
-            }
-        }
-    )*};
-}
-
-text_wrapper_traits!(Quoted, Rest);
-
-/// A member of the server, named with `@name` in the message and resolved from the message's
-/// `mentions` (so the member certainly exists, and no request to Lag is needed).
-///
-/// ```
-/// use lag_bot::command::{Args, FromArg, MemberMention};
-/// use lag_bot::model::{Mention, MentionKind};
-///
-/// let mentions = vec![Mention::new(MentionKind::User, "usr_2", "bob")];
-/// let mut args = Args::with_mentions("@Bob spamming", mentions);
-/// let who = MemberMention::from_arg(&mut args).unwrap();
-/// assert_eq!((who.id.as_str(), who.name.as_str()), ("usr_2", "bob"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MemberMention {
-    /// The member's user id.
-    pub id: String,
-    /// The member's name, as Lag spells it.
-    pub name: String,
-}
-
-impl FromArg for MemberMention {
-    fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        let target = Mention::from_arg(args)?;
-        if target.kind != MentionKind::User {
-            return Err(ArgError::invalid(
-                format!("@{}", target.name),
-                "is a robot, not a member",
-            ));
-        }
-        Ok(MemberMention {
-            id: target.id,
-            name: target.name,
-        })
-    }
-
-    fn expected() -> Cow<'static, str> {
-        "a member, like @alice".into()
-    }
-}
-
-impl fmt::Display for MemberMention {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "@{}", self.name)
-    }
-}
-
-/// A mention of a member or a robot, listed in the message's `mentions`.
-impl FromArg for Mention {
-    fn from_arg(args: &mut Args<'_>) -> Result<Self, ArgError> {
-        if let Some(target) = args.mention() {
-            return Ok(target);
-        }
-        match args.next_token()? {
-            Some(token) if token.text.starts_with('@') => Err(ArgError::invalid(
-                token.raw,
-                "does not name anyone on this server",
-            )),
-            Some(token) => Err(ArgError::invalid(
-                token.raw,
-                "is not a mention (type @ and pick a name)",
-            )),
-            None => Err(ArgError::missing()),
-        }
-    }
-
-    fn expected() -> Cow<'static, str> {
-        "a mention, like @alice".into()
-    }
-}
-
 /// Any [`FromStr`] type as a one-word argument, e.g. `Parsed<std::net::IpAddr>`; a refused
 /// value is explained with the type's own error message.
 ///
@@ -542,16 +311,18 @@ impl<T: FromArg> FromArg for Vec<T> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
-    fn parse<T: FromArg>(input: &str) -> Result<T, ArgError> {
+    pub(super) fn parse<T: FromArg>(input: &str) -> Result<T, ArgError> {
         let mut args = Args::new(input);
         let value = T::from_arg(&mut args)?;
         args.finish()?;
         Ok(value)
     }
 
-    fn err<T: FromArg + fmt::Debug>(input: &str) -> String {
+    pub(super) fn err<T: FromArg + fmt::Debug>(input: &str) -> String {
         parse::<T>(input).unwrap_err().to_string()
     }
 
@@ -618,96 +389,6 @@ mod tests {
             "unexpected extra argument `words`"
         );
         assert!(parse::<String>("").unwrap_err().is_missing());
-    }
-
-    #[test]
-    fn quoted_requires_quotes() {
-        assert_eq!(
-            parse::<Quoted>("“smart quotes”").unwrap().as_str(),
-            "smart quotes"
-        );
-        assert_eq!(
-            err::<Quoted>("bare"),
-            "`bare` must be in quotes, like \"two words\""
-        );
-        assert!(parse::<Quoted>(" ").unwrap_err().is_missing());
-    }
-
-    #[test]
-    fn rest_takes_everything_and_must_not_be_empty() {
-        assert_eq!(
-            parse::<Rest>(" a  b \"c\" ").unwrap().as_str(),
-            "a  b \"c\""
-        );
-        assert!(parse::<Rest>("  ").unwrap_err().is_missing());
-        assert_eq!(Rest::kind(), ArgKind::Rest);
-        assert_eq!(<Option<Rest>>::kind(), ArgKind::OptionalRest);
-        assert_eq!(parse::<Option<Rest>>("").unwrap(), None);
-    }
-
-    #[test]
-    fn durations_combine_units() {
-        let d = |s| parse::<Duration>(s).unwrap().as_secs();
-        assert_eq!(d("45s"), 45);
-        assert_eq!(d("10m"), 600);
-        assert_eq!(d("1h30m"), 5_400);
-        assert_eq!(d("2d"), 172_800);
-        assert_eq!(d("1w"), 604_800);
-        assert_eq!(d("2H5M3S"), 7_503);
-        assert_eq!(d("3hours10mins"), 11_400);
-        assert_eq!(d("0s"), 0);
-        assert_eq!(
-            err::<Duration>("10"),
-            "`10` needs a unit (s, m, h, d or w), like 10m"
-        );
-        assert_eq!(
-            err::<Duration>("10x"),
-            "`10x` is not a duration (try 45s, 10m, 1h30m or 2d)"
-        );
-        assert_eq!(
-            err::<Duration>("m10"),
-            "`m10` is not a duration (try 45s, 10m, 1h30m or 2d)"
-        );
-        assert_eq!(
-            err::<Duration>("99999999999999999999w"),
-            "`99999999999999999999w` is too long"
-        );
-        assert_eq!(
-            err::<Duration>("18446744073709551615w"),
-            "`18446744073709551615w` is too long"
-        );
-    }
-
-    fn with_mentions<T: FromArg>(input: &str) -> Result<T, ArgError> {
-        let mentions = vec![
-            Mention::new(MentionKind::User, "usr_1", "alice"),
-            Mention::new(MentionKind::Robot, "rob_1", "Helper"),
-        ];
-        let mut args = Args::with_mentions(input, mentions);
-        let value = T::from_arg(&mut args)?;
-        args.finish()?;
-        Ok(value)
-    }
-
-    #[test]
-    fn member_mentions_resolve_from_the_message() {
-        let alice = with_mentions::<MemberMention>("@Alice").unwrap();
-        assert_eq!(alice.id, "usr_1");
-        assert_eq!(alice.to_string(), "@alice");
-        let err = with_mentions::<MemberMention>("@helper").unwrap_err();
-        assert_eq!(err.to_string(), "`@Helper` is a robot, not a member");
-        let err = with_mentions::<MemberMention>("@carol").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`@carol` does not name anyone on this server"
-        );
-        let err = with_mentions::<MemberMention>("alice").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "`alice` is not a mention (type @ and pick a name)"
-        );
-        assert!(with_mentions::<MemberMention>("").unwrap_err().is_missing());
-        assert_eq!(with_mentions::<Mention>("@helper").unwrap().id, "rob_1");
     }
 
     #[test]
