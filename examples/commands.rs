@@ -1,4 +1,4 @@
-//! Run with: `cargo run --example commands` (a local Lag starts in-process; type `/help`)
+//! Run with: `cargo run --example commands` (with no key it runs against a local Lag; type `/help`)
 //!
 //! A custom-command robot: `!ping`, `!roll [sides] [count]` (alias `!dice`), `!echo <text...>`,
 //! `!time [offset]` and the built-in `!help`, plus a pattern listener that answers thanks.
@@ -6,15 +6,13 @@
 //! message; a wrong argument is answered with what was wrong and the command's usage line, and
 //! the doc comments below are what `!help` shows.
 //!
-//! With no `LAG_ROBOT_API_KEY` set it runs against a local Lag started in-process, and this
-//! terminal is the chat: what you type is posted in `#general` as alice. With the key set it is
-//! configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
+//! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
 //! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN` (for example the
-//! `export` lines `cargo run -p lag-sim` prints). Stop it with Ctrl-C.
+//! `export` lines `cargo run -p lag-sim` prints). With no `LAG_ROBOT_API_KEY` set, lag-bot's
+//! `dev` feature runs it against a local Lag in this process, and this terminal is the chat:
+//! what you type is posted in `#general` as alice. Stop it with Ctrl-C.
 
-#[path = "support/local.rs"]
-mod local;
-
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use lag_bot::command::{Captures, Cooldown, Rest};
@@ -97,11 +95,11 @@ async fn main() -> lag_bot::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    local::connect()
-        .await?
-        .robot(Robot::builder())?
+    Robot::from_env()?
         .command(ping())
         .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
         .command(echo())

@@ -1,38 +1,76 @@
-//! Run with: `cargo run --example welcome` (a local Lag starts in-process; type `/help`)
+//! Run with: `cargo run --example welcome` (with no key it runs against a local Lag; type `/join dave`)
 //!
 //! A welcome robot. It greets every member who joins the server in the `welcome` room (or the
 //! room named by `WELCOME_ROOM`), says goodbye when one leaves, and tells people who say hello
 //! to it in any room how many members it has welcomed so far.
 //!
-//! With no `LAG_ROBOT_API_KEY` set it runs against a local Lag started in-process: type
-//! `/join dave` to see the greeting. With the key set it is configured like any `lag-bot`
-//! robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`, `LAG_TRANSPORT` and, for webhooks,
-//! `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. Stop it with Ctrl-C: it finishes the greetings it has
-//! started, then exits.
+//! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
+//! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN`. With no
+//! `LAG_ROBOT_API_KEY` set, lag-bot's `dev` feature runs it against a local Lag in this
+//! process: type `/join dave` to see the greeting. Stop it with Ctrl-C: it finishes the
+//! greetings it has started, then exits.
 
-#[path = "support/local.rs"]
-mod local;
-
+use std::io::IsTerminal;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lag_bot::events::{MemberJoin, MemberLeave, RobotMentioned};
-use lag_bot::{Ctx, Error, ErrorContext, ErrorKind, Robot, on};
+use lag_bot::{Client, Ctx, Error, ErrorContext, ErrorKind, Robot, on};
+use tokio::sync::OnceCell;
 
 /// What the handlers share.
 struct Welcome {
-    /// Where greetings go.
-    room_id: String,
+    /// The name of the room greetings go to.
+    room_name: String,
+    /// That room's id, looked up once.
+    room_id: OnceCell<String>,
     /// Members greeted since the robot started.
     greeted: AtomicU64,
+}
+
+impl Welcome {
+    fn new(room_name: String) -> Self {
+        Self {
+            room_name,
+            room_id: OnceCell::new(),
+            greeted: AtomicU64::new(0),
+        }
+    }
+
+    /// The id of the room greetings go to, asked of Lag the first time.
+    async fn room(&self, client: &Client) -> lag_bot::Result<&str> {
+        let id = self
+            .room_id
+            .get_or_try_init(|| async {
+                client
+                    .rooms()
+                    .await?
+                    .into_iter()
+                    .find(|room| room.name.as_deref() == Some(self.room_name.as_str()))
+                    .map(|room| room.id)
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::Config,
+                            format!(
+                                "the server has no room named {:?} (set WELCOME_ROOM)",
+                                self.room_name
+                            ),
+                        )
+                    })
+            })
+            .await?;
+        Ok(id)
+    }
 }
 
 /// Greets a new member in the welcome room.
 #[on(member_join)]
 async fn greet(ctx: Ctx<Welcome>, join: MemberJoin) -> lag_bot::Result<()> {
     let welcome = ctx.state();
+    let room = welcome.room(ctx.client()).await?;
     let count = welcome.greeted.fetch_add(1, Ordering::Relaxed) + 1;
     ctx.send(
-        &welcome.room_id,
+        room,
         format!(
             "Welcome, **{}**! You are member number {count} I have greeted. Say hi in any room!",
             join.username
@@ -45,11 +83,9 @@ async fn greet(ctx: Ctx<Welcome>, join: MemberJoin) -> lag_bot::Result<()> {
 /// Says goodbye when a member leaves.
 #[on(member_leave)]
 async fn farewell(ctx: Ctx<Welcome>, leave: MemberLeave) -> lag_bot::Result<()> {
-    ctx.send(
-        &ctx.state().room_id,
-        format!("Goodbye, {}.", leave.username),
-    )
-    .await?;
+    let room = ctx.state().room(ctx.client()).await?;
+    ctx.send(room, format!("Goodbye, {}.", leave.username))
+        .await?;
     Ok(())
 }
 
@@ -80,29 +116,20 @@ async fn main() -> lag_bot::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    let lag = local::connect().await?;
-    let wanted = std::env::var("WELCOME_ROOM").unwrap_or_else(|_| "welcome".to_owned());
-    let room = lag
-        .client()
-        .rooms()
-        .await?
-        .into_iter()
-        .find(|room| room.name.as_deref() == Some(wanted.as_str()))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!("the server has no room named {wanted:?} (set WELCOME_ROOM)"),
-            )
-        })?;
-    tracing::info!(room = room.id, name = wanted, "greeting new members");
+    let room = std::env::var("WELCOME_ROOM").unwrap_or_else(|_| "welcome".to_owned());
+    let welcome = Arc::new(Welcome::new(room));
+    let robot = Robot::builder()
+        .with_state(Arc::clone(&welcome))
+        .build_from_env()?;
+    // Look the room up now, so that a missing one stops the robot before it starts.
+    let room = welcome.room(robot.client()).await?;
+    tracing::info!(room, name = welcome.room_name, "greeting new members");
 
-    let state = Welcome {
-        room_id: room.id,
-        greeted: AtomicU64::new(0),
-    };
-    lag.robot(Robot::builder().state(state))?
+    robot
         .on(greet())
         .on(farewell())
         .on(status())

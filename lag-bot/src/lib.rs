@@ -59,12 +59,47 @@
 //! - [`metrics`]: Prometheus counters and histograms of deliveries, handlers and pacing.
 //!
 //! Every fallible call returns [`Error`], whose [`ErrorKind`] says what went wrong.
+//!
+//! # Running locally
+//!
+//! With the `dev` feature (`lag-bot = { version = "0.1", features = ["dev"] }`), a robot built
+//! from the environment ([`Robot::from_env`], [`RobotBuilder::build_from_env`]) with no
+//! `LAG_ROBOT_API_KEY` runs against a local Lag instead: `lag-sim` with its demo world (server
+//! "Demo Server", rooms `general`, `welcome` and `mod-log`, members alice, bob and carol, and
+//! the robot "Helper"), started in the same process. Without the feature, a missing key is a
+//! configuration error that says so; production builds leave the feature off and compile no
+//! emulator in.
+//!
+//! The local Lag starts while the robot is built, on the current Tokio runtime (so build inside
+//! one, as under `#[tokio::main]`), and listens on `127.0.0.1:8090`, or on a free port when that
+//! one is taken (`LAG_DEV_LISTEN` picks another address). The robot can call it through
+//! [`Robot::client`] before it starts. `LAG_TRANSPORT` chooses the transport as usual; for
+//! webhooks the robot's own receiver (`LAG_LISTEN`, default `127.0.0.1:3000`) is bound at once,
+//! and the local Lag signs and POSTs real deliveries to it.
+//!
+//! When the robot starts, it prints the URLs in use, and the terminal becomes a chat: each line
+//! is posted in `#general` as alice, and each message posted in the server, the robot's replies
+//! included, is printed as a line. `/as NAME` and `/room NAME` change who speaks where,
+//! `/join NAME`, `/leave NAME` and `/create NAME` make members join, leave and create rooms,
+//! `/help` lists them all. On a terminal the chat has history and line editing; Ctrl-C stops
+//! the robot (it finishes the events it accepted), and Ctrl-D or `/quit` stops it once Lag has
+//! handed it what was sent. Piped input is read line by line, and at its end the robot runs on
+//! until a signal, unless the input ended with `/quit`:
+//!
+//! ```sh
+//! (sleep 5; echo '!help'; echo /quit) | cargo run --example commands
+//! ```
+//!
+//! `LAG_DEV_CHAT=off` leaves the terminal alone; members can then act through the local Lag's
+//! admin API (under `/_sim`). The local Lag stops after the robot has stopped.
 
 #[doc(hidden)]
 pub mod __private;
 pub mod client;
 pub mod command;
 pub mod ctx;
+#[cfg(feature = "dev")]
+mod dev;
 pub mod error;
 pub mod events;
 pub mod listener;

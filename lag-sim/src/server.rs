@@ -22,8 +22,8 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// Binds `addr` and starts serving.
-    pub(crate) async fn start(shared: &Arc<Shared>, addr: SocketAddr) -> Result<Self> {
+    /// Binds `addr` and starts serving on the current Tokio runtime.
+    pub(crate) fn start(shared: &Arc<Shared>, addr: SocketAddr) -> Result<Self> {
         let listener = bind(addr)?;
         let addr = listener
             .local_addr()

@@ -61,9 +61,36 @@ impl Sim {
     ///
     /// Must be called inside a Tokio runtime; background tasks run on that runtime.
     pub async fn start(config: SimConfig) -> Result<Self> {
+        Self::spawn(config)
+    }
+
+    /// Like [`start`](Self::start), for synchronous code running inside a Tokio runtime (a
+    /// constructor called from `async fn main`, say): it binds `config.bind` at once and serves
+    /// on the current runtime, so the emulator answers as soon as that runtime runs its tasks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> lag_sim::Result<()> {
+    /// use lag_sim::{Sim, SimConfig};
+    ///
+    /// fn local_lag() -> lag_sim::Result<Sim> {
+    ///     Sim::spawn(SimConfig::default())
+    /// }
+    ///
+    /// let sim = local_lag()?;
+    /// assert!(sim.base_url().starts_with("http://127.0.0.1:"));
+    /// sim.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When called outside a Tokio runtime, or when `config.bind` cannot be bound.
+    pub fn spawn(config: SimConfig) -> Result<Self> {
         let bind = config.bind;
         let shared = Shared::new(config)?;
-        let listener = Listener::start(&shared, bind).await?;
+        let listener = Listener::start(&shared, bind)?;
         let addr = listener.addr;
         tracing::info!(%addr, "lag-sim listening");
         Ok(Self {
@@ -449,7 +476,7 @@ impl Sim {
         }
         let mut last_error = None;
         for _ in 0..50 {
-            match Listener::start(&self.shared, self.addr).await {
+            match Listener::start(&self.shared, self.addr) {
                 Ok(listener) => {
                     *slot = Some(listener);
                     return Ok(());

@@ -1,5 +1,6 @@
 //! Building a robot: its connection to Lag and, first of all, its state type.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -187,6 +188,11 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
     /// Builds the robot with the settings of the `LAG_*` environment variables (see
     /// [`Robot::from_env`]) wherever the builder did not set them.
     ///
+    /// With lag-bot's `dev` feature, a robot given no key (here or in `LAG_ROBOT_API_KEY`)
+    /// runs against a local Lag started in this process instead: see
+    /// [Running locally](crate#running-locally). That Lag starts on the current Tokio runtime,
+    /// so call this inside one (`#[tokio::main]`).
+    ///
     /// ```no_run
     /// use lag_bot::{Ctx, Robot, command};
     ///
@@ -211,14 +217,68 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
     /// # Errors
     ///
     /// As [`Robot::from_env`] and [`build`](Self::build).
-    pub fn build_from_env(mut self) -> Result<Robot<S>> {
+    pub fn build_from_env(self) -> Result<Robot<S>> {
+        self.build_from(&|name| std::env::var(name).ok())
+    }
+
+    /// Like [`build_from_env`](Self::build_from_env), with the variables given here instead of
+    /// read from the process environment: for configuration kept elsewhere, and for tests,
+    /// which share one environment.
+    ///
+    /// ```
+    /// use lag_bot::{ErrorKind, Robot};
+    ///
+    /// let err = Robot::builder()
+    ///     .key("lag_robot_abcd1234_secret")
+    ///     .build_from_vars([("LAG_TRANSPORT", "carrier-pigeon")])
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), &ErrorKind::Config);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`build_from_env`](Self::build_from_env).
+    pub fn build_from_vars<K, V>(self, vars: impl IntoIterator<Item = (K, V)>) -> Result<Robot<S>>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect();
+        self.build_from(&|name| vars.get(name).cloned())
+    }
+
+    fn build_from(mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<Robot<S>> {
         let need_key = self.key.is_none() && self.client.is_none();
-        let env = config::from_vars(|name| std::env::var(name).ok(), need_key)?;
+        #[cfg(feature = "dev")]
+        if need_key && !config::has_key(var) {
+            return self.build_dev(var);
+        }
+        let env = config::from_vars(var, need_key)?;
         self.key = self.key.or(env.key);
         self.base_url = self.base_url.or(env.base_url);
         self.transport = self.transport.or(Some(env.transport));
         self.metrics_listen = self.metrics_listen.or(env.metrics_listen);
         self.build()
+    }
+
+    /// Builds the robot against a local Lag started here (dev mode).
+    #[cfg(feature = "dev")]
+    fn build_dev(mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<Robot<S>> {
+        let (mut settings, metrics_listen) = config::dev_from_vars(var)?;
+        if let Some(transport) = self.transport.take() {
+            settings.transport = transport;
+        }
+        let (lag, connection) = crate::dev::DevLag::start(settings)?;
+        self.key = Some(connection.key);
+        self.base_url = Some(connection.base_url);
+        self.transport = Some(connection.transport);
+        self.metrics_listen = self.metrics_listen.or(metrics_listen);
+        let mut robot = self.build()?;
+        robot.dev = Some(lag);
+        Ok(robot)
     }
 }
 

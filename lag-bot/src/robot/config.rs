@@ -31,52 +31,125 @@ pub(crate) fn from_vars(
     var: impl Fn(&str) -> Option<String>,
     need_key: bool,
 ) -> Result<EnvSettings> {
-    let get = |name: &str| {
-        var(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
+    let get = trimmed(&var);
     let key = get("LAG_ROBOT_API_KEY");
     if need_key && key.is_none() {
         return Err(Error::config(
-            "LAG_ROBOT_API_KEY is not set (the robot's API key, `lag_robot_...`)",
+            "LAG_ROBOT_API_KEY is not set: set it to the robot's API key (`lag_robot_...`), or, \
+             to run against a local Lag, enable lag-bot's `dev` feature \
+             (`lag-bot = { version = \"0.1\", features = [\"dev\"] }`)",
         ));
     }
-    let base_url = get("LAG_API_BASE");
-    let secrets = get("LAG_WEBHOOK_SECRET");
-    let transport_name = get("LAG_TRANSPORT").map(|t| t.to_ascii_lowercase());
-    let transport_name =
-        transport_name
-            .as_deref()
-            .unwrap_or(if secrets.is_some() { "webhook" } else { "sse" });
-    let transport = match transport_name {
-        "webhook" => {
-            let secrets = secrets.ok_or_else(|| {
+    let transport = match transport_name(&get)? {
+        Name::Webhook => {
+            let secrets = get("LAG_WEBHOOK_SECRET").ok_or_else(|| {
                 Error::config("LAG_TRANSPORT=webhook needs LAG_WEBHOOK_SECRET (one or more `whsec_...`, comma-separated)")
             })?;
-            let mut webhook = WebhookConfig::new(WebhookSecret::parse_list(&secrets)?);
-            if let Some(listen) = get("LAG_LISTEN") {
-                webhook = webhook.listen(address("LAG_LISTEN", &listen)?);
-            }
-            Transport::Webhook(webhook)
+            webhook(&get, WebhookSecret::parse_list(&secrets)?)?
         }
-        "sse" => Transport::Sse(SseConfig::new()),
-        "poll" | "longpoll" | "long-poll" | "long_poll" => Transport::Poll(PollConfig::new()),
-        other => {
+        Name::Sse => Transport::Sse(SseConfig::new()),
+        Name::Poll => Transport::Poll(PollConfig::new()),
+    };
+    Ok(EnvSettings {
+        key,
+        base_url: get("LAG_API_BASE"),
+        transport,
+        metrics_listen: metrics_listen(&get)?,
+    })
+}
+
+/// Whether `LAG_ROBOT_API_KEY` is set (to something other than blanks).
+#[cfg(feature = "dev")]
+pub(crate) fn has_key(var: impl Fn(&str) -> Option<String>) -> bool {
+    trimmed(&var)("LAG_ROBOT_API_KEY").is_some()
+}
+
+/// The settings of dev mode: the robot's transport as `LAG_TRANSPORT` and `LAG_LISTEN` say
+/// (a webhook's secret comes from the local Lag), and where the local Lag listens.
+#[cfg(feature = "dev")]
+pub(crate) fn dev_from_vars(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(crate::dev::Settings, Option<SocketAddr>)> {
+    let get = trimmed(&var);
+    if let Some(base) = get("LAG_API_BASE") {
+        tracing::warn!(
+            LAG_API_BASE = base,
+            "no LAG_ROBOT_API_KEY is set: dev mode ignores LAG_API_BASE and runs a local Lag"
+        );
+    }
+    let transport = match transport_name(&get)? {
+        Name::Webhook => webhook(&get, Vec::new())?,
+        Name::Sse => Transport::Sse(SseConfig::new()),
+        Name::Poll => Transport::Poll(PollConfig::new()),
+    };
+    let lag_listen = get("LAG_DEV_LISTEN")
+        .map(|v| address("LAG_DEV_LISTEN", &v))
+        .transpose()?;
+    let chat = match get("LAG_DEV_CHAT")
+        .map(|v| v.to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("on" | "1" | "true" | "yes") => true,
+        Some("off" | "0" | "false" | "no") => false,
+        Some(other) => {
             return Err(Error::config(format!(
-                "LAG_TRANSPORT={other:?} is not a transport (use webhook, sse or poll)"
+                "LAG_DEV_CHAT={other:?} is neither on nor off"
             )));
         }
     };
-    let metrics_listen = get("LAG_METRICS_LISTEN")
-        .map(|v| address("LAG_METRICS_LISTEN", &v))
-        .transpose()?;
-    Ok(EnvSettings {
-        key,
-        base_url,
+    let settings = crate::dev::Settings {
         transport,
-        metrics_listen,
-    })
+        lag_listen,
+        chat,
+    };
+    Ok((settings, metrics_listen(&get)?))
+}
+
+/// `var`, with values trimmed and blank ones taken as unset.
+fn trimmed(var: &impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| {
+        var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// The transports `LAG_TRANSPORT` names.
+enum Name {
+    Webhook,
+    Sse,
+    Poll,
+}
+
+fn transport_name(get: &impl Fn(&str) -> Option<String>) -> Result<Name> {
+    let name = get("LAG_TRANSPORT").map(|t| t.to_ascii_lowercase());
+    let has_secret = get("LAG_WEBHOOK_SECRET").is_some();
+    match name.as_deref() {
+        Some("webhook") => Ok(Name::Webhook),
+        None if has_secret => Ok(Name::Webhook),
+        Some("sse") | None => Ok(Name::Sse),
+        Some("poll" | "longpoll" | "long-poll" | "long_poll") => Ok(Name::Poll),
+        Some(other) => Err(Error::config(format!(
+            "LAG_TRANSPORT={other:?} is not a transport (use webhook, sse or poll)"
+        ))),
+    }
+}
+
+fn webhook(
+    get: &impl Fn(&str) -> Option<String>,
+    secrets: Vec<WebhookSecret>,
+) -> Result<Transport> {
+    let mut webhook = WebhookConfig::new(secrets);
+    if let Some(listen) = get("LAG_LISTEN") {
+        webhook = webhook.listen(address("LAG_LISTEN", &listen)?);
+    }
+    Ok(Transport::Webhook(webhook))
+}
+
+fn metrics_listen(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SocketAddr>> {
+    get("LAG_METRICS_LISTEN")
+        .map(|v| address("LAG_METRICS_LISTEN", &v))
+        .transpose()
 }
 
 #[cfg(test)]
@@ -99,6 +172,7 @@ mod tests {
         let err = read(&[]).unwrap_err();
         assert_eq!(err.kind(), &ErrorKind::Config);
         assert!(err.message().contains("LAG_ROBOT_API_KEY"));
+        assert!(err.message().contains(r#"features = ["dev"]"#), "{err}");
     }
 
     #[test]
@@ -177,5 +251,69 @@ mod tests {
         }
         let err = read(&[("LAG_ROBOT_API_KEY", "k"), ("LAG_TRANSPORT", "webhook")]).unwrap_err();
         assert!(err.message().contains("LAG_WEBHOOK_SECRET"));
+    }
+
+    #[cfg(feature = "dev")]
+    mod dev {
+        use super::*;
+
+        fn dev(vars: &[(&str, &str)]) -> Result<crate::dev::Settings> {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            dev_from_vars(|name| vars.get(name).cloned()).map(|(settings, _)| settings)
+        }
+
+        #[test]
+        fn a_blank_key_is_no_key() {
+            assert!(!has_key(|_| None));
+            assert!(!has_key(|_| Some("  ".to_owned())));
+            assert!(has_key(|_| Some("lag_robot_k".to_owned())));
+        }
+
+        #[test]
+        fn defaults_sse_on_the_preferred_port_with_the_chat() {
+            let settings = dev(&[]).unwrap();
+            assert_eq!(settings.transport.name(), "sse");
+            assert_eq!(settings.lag_listen, None);
+            assert!(settings.chat);
+        }
+
+        #[test]
+        fn a_webhook_needs_no_secret_and_listens_where_told() {
+            let settings =
+                dev(&[("LAG_TRANSPORT", "webhook"), ("LAG_LISTEN", "127.0.0.1:0")]).unwrap();
+            let Transport::Webhook(webhook) = settings.transport else {
+                panic!("expected a webhook transport");
+            };
+            assert!(
+                webhook.secrets.is_empty(),
+                "the local Lag's secret comes later"
+            );
+            assert!(format!("{webhook:?}").contains("127.0.0.1:0"));
+        }
+
+        #[test]
+        fn the_local_lag_and_the_chat_are_configurable() {
+            let settings = dev(&[
+                ("LAG_TRANSPORT", "poll"),
+                ("LAG_DEV_LISTEN", "127.0.0.1:9999"),
+                ("LAG_DEV_CHAT", "Off"),
+            ])
+            .unwrap();
+            assert_eq!(settings.transport.name(), "poll");
+            assert_eq!(settings.lag_listen, Some("127.0.0.1:9999".parse().unwrap()));
+            assert!(!settings.chat);
+            for vars in [
+                &[("LAG_DEV_CHAT", "sometimes")][..],
+                &[("LAG_DEV_LISTEN", "here")][..],
+                &[("LAG_TRANSPORT", "smoke")][..],
+            ] {
+                let err = dev(vars).unwrap_err();
+                assert_eq!(err.kind(), &ErrorKind::Config, "{vars:?}");
+                assert!(err.message().contains(vars[0].0), "{err}");
+            }
+        }
     }
 }

@@ -84,6 +84,9 @@ pub struct Robot<S = ()> {
     dedup: Arc<dyn DedupStore>,
     cooldowns: Arc<dyn CooldownStore>,
     shutdown: Shutdown,
+    /// The local Lag of dev mode, opened as a chat when the robot starts.
+    #[cfg(feature = "dev")]
+    dev: Option<crate::dev::DevLag>,
 }
 
 impl Robot<()> {
@@ -103,12 +106,14 @@ impl Robot<()> {
     ///
     /// | variable | meaning |
     /// |---|---|
-    /// | `LAG_ROBOT_API_KEY` | the API key (required) |
+    /// | `LAG_ROBOT_API_KEY` | the API key (required, unless the `dev` feature runs a [local Lag](crate#running-locally)) |
     /// | `LAG_API_BASE` | the API base URL (default Lag's) |
     /// | `LAG_TRANSPORT` | `webhook`, `sse` or `poll` (default `webhook` when a secret is set, else `sse`) |
     /// | `LAG_WEBHOOK_SECRET` | webhook signing secrets, comma-separated during a rotation |
     /// | `LAG_LISTEN` | the webhook receiver's `host:port` (default `127.0.0.1:3000`; path `/webhook`) |
     /// | `LAG_METRICS_LISTEN` | an extra `host:port` serving `/metrics` (optional) |
+    /// | `LAG_DEV_LISTEN` | dev mode: where the local Lag listens (default `127.0.0.1:8090`, or a free port when that is taken) |
+    /// | `LAG_DEV_CHAT` | dev mode: `off` for no terminal chat (default `on`) |
     ///
     /// # Errors
     ///
@@ -143,6 +148,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             dedup: Arc::new(MemoryDedup::default()),
             cooldowns: Arc::new(MemoryCooldowns::new()),
             shutdown: Shutdown::new(),
+            #[cfg(feature = "dev")]
+            dev: None,
         }
     }
 

@@ -169,13 +169,19 @@ impl<S: Send + Sync + 'static> Robot<S> {
         }
 
         let shutdown = self.shutdown.clone();
-        let supervisor = tokio::spawn(supervise(
-            shutdown.clone(),
-            consumer,
-            servers,
-            dispatcher,
-            stop_server,
-        ));
+        #[cfg(feature = "dev")]
+        let dev = self
+            .dev
+            .map(|lag| lag.open(&me.name, self.shutdown.token().clone()));
+        let supervised = supervise(shutdown.clone(), consumer, servers, dispatcher, stop_server);
+        let supervisor = tokio::spawn(async move {
+            let outcome = supervised.await;
+            #[cfg(feature = "dev")]
+            if let Some(session) = dev {
+                session.close().await;
+            }
+            outcome
+        });
         Ok(RobotHandle {
             me,
             client: self.client,
