@@ -42,21 +42,14 @@ impl Welcome {
         let id = self
             .room_id
             .get_or_try_init(|| async {
-                client
-                    .rooms()
-                    .await?
-                    .into_iter()
-                    .find(|room| room.name.as_deref() == Some(self.room_name.as_str()))
-                    .map(|room| room.id)
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::Config,
-                            format!(
-                                "the server has no room named {:?} (set WELCOME_ROOM)",
-                                self.room_name
-                            ),
-                        )
-                    })
+                match client.room_named(&self.room_name).await {
+                    Ok(room) => Ok(room.id),
+                    Err(error) if error.kind() == &ErrorKind::NotFound => Err(Error::new(
+                        ErrorKind::Config,
+                        format!("{}; set WELCOME_ROOM to one of them", error.message()),
+                    )),
+                    Err(error) => Err(error),
+                }
             })
             .await?;
         Ok(id)

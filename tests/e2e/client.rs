@@ -50,6 +50,16 @@ async fn identity_rooms_and_members() {
     let mut names: Vec<_> = rooms.iter().filter_map(|r| r.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["general", "mod-log", "welcome"]);
+    for name in ["general", "General", "#general"] {
+        assert_eq!(
+            client.room_named(name).await.unwrap().id,
+            demo.general,
+            "{name}"
+        );
+    }
+    let err = client.room_named("lobby").await.unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::NotFound);
+    assert!(err.message().contains("general, "), "{err}");
     let general = rooms.iter().find(|r| r.id == demo.general).unwrap();
     assert_eq!(general.server_id, demo.server_id);
     assert!(general.participants.is_empty());

@@ -67,6 +67,43 @@ impl Client {
         decode_list("rooms", "rooms", decode_json(&body, "rooms")?)
     }
 
+    /// The room of the robot's server named `name` (ignoring case), for robots configured by
+    /// room name rather than by id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: lag_bot::Client) -> lag_bot::Result<()> {
+    /// let welcome = client.room_named("welcome").await?;
+    /// client.send(&welcome.id, "I'm here.").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) naming the rooms there are when none
+    /// is called `name`, else as [`rooms`](Self::rooms).
+    pub async fn room_named(&self, name: &str) -> Result<Room> {
+        let rooms = self.rooms().await?;
+        let wanted = name.trim().trim_start_matches('#');
+        let key = wanted.to_lowercase();
+        let named = |room: &&Room| {
+            room.name
+                .as_deref()
+                .is_some_and(|n| n.to_lowercase() == key)
+        };
+        if let Some(room) = rooms.iter().find(named) {
+            return Ok(room.clone());
+        }
+        let names: Vec<&str> = rooms.iter().filter_map(|r| r.name.as_deref()).collect();
+        Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "the server has no room named {wanted:?} (its rooms: {})",
+                names.join(", ")
+            ),
+        ))
+    }
+
     /// Lists the members of the robot's server (needs `read_members`).
     pub async fn members(&self) -> Result<Vec<Member>> {
         let server = self.server_id().await?;
