@@ -80,7 +80,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) naming the rooms there are when none
+    /// [`ErrorKind::NotFound`] naming the rooms there are when none
     /// is called `name`, else as [`rooms`](Self::rooms).
     pub async fn room_named(&self, name: &str) -> Result<Room> {
         let rooms = self.rooms().await?;
