@@ -96,6 +96,7 @@
 #[doc(hidden)]
 pub mod __private;
 pub mod client;
+mod clock;
 pub mod command;
 pub mod ctx;
 #[cfg(feature = "dev")]
@@ -103,10 +104,14 @@ mod dev;
 pub mod error;
 pub mod events;
 pub mod listener;
+#[cfg(any(feature = "dev", feature = "testing"))]
+mod local;
 pub mod metrics;
 pub mod model;
 pub mod reply;
 pub mod robot;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 /// The attribute for implementing the stores a robot can share between replicas

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::clock::ManualClock;
 use crate::wire::{EventType, Permission};
 
 /// Settings for [`Sim::start`](crate::Sim::start).
@@ -42,6 +43,10 @@ pub struct SimConfig {
     pub max_delivery_log: usize,
     /// The largest request body accepted; larger ones get 413 (64 KiB).
     pub body_limit: usize,
+    /// Simulated time for the world, when set: rate-limit windows, webhook retry delays, secret
+    /// overlaps, retention and voice durations follow this clock instead of `time_scale`, and
+    /// move only when it is advanced. Connection timers stay real. See [`ManualClock`].
+    pub clock: Option<ManualClock>,
     /// Overrides of the permission each event type needs (`None`: no permission). Types not
     /// listed use [`EventType::required_permission`].
     pub event_permissions: HashMap<EventType, Option<Permission>>,
@@ -61,6 +66,7 @@ impl Default for SimConfig {
             max_retained_events: 10_000,
             max_delivery_log: 10_000,
             body_limit: 64 * 1024,
+            clock: None,
             event_permissions: HashMap::new(),
         }
     }

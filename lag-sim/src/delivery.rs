@@ -104,7 +104,7 @@ async fn attempt(
             .robot(robot_id)
             .ok()
             .filter(|robot| robot.epoch == epoch)
-            .and_then(|robot| robot.webhook_target(Instant::now()))
+            .and_then(|robot| robot.webhook_target(shared.clock.now()))
     };
     let Some((url, keys)) = target else {
         let mut entry = DeliveryRecord::new(

@@ -57,6 +57,7 @@ pub mod wire;
 mod world;
 pub mod worldfile;
 
+pub use clock::ManualClock;
 pub use config::{RateLimits, SimConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use feed::{EventFeed, WorldEvent};

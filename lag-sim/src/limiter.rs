@@ -49,10 +49,10 @@ pub(crate) struct Limiter {
 }
 
 impl Limiter {
-    pub(crate) fn new(limits: RateLimits, clock: Clock) -> Self {
+    pub(crate) fn new(limits: RateLimits, clock: &Clock) -> Self {
         Self {
-            requests: Window::new(limits.requests, clock.real(limits.request_window)),
-            messages: Window::new(limits.messages, clock.real(limits.message_window)),
+            requests: Window::new(limits.requests, clock.span(limits.request_window)),
+            messages: Window::new(limits.messages, clock.span(limits.message_window)),
         }
     }
 
@@ -85,7 +85,7 @@ mod tests {
             messages: 2,
             message_window: Duration::from_secs(5),
         };
-        let mut limiter = Limiter::new(limits, Clock::new(1.0));
+        let mut limiter = Limiter::new(limits, &Clock::new(1.0, None));
         let t0 = Instant::now();
         assert!(limiter.hit(t0, true).is_ok());
         assert!(limiter.hit(t0 + Duration::from_secs(1), true).is_ok());

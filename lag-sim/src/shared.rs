@@ -32,7 +32,7 @@ impl Shared {
     pub(crate) fn new(config: SimConfig) -> Result<Arc<Self>> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::internal("lag-sim must be started inside a Tokio runtime"))?;
-        let clock = Clock::new(config.time_scale);
+        let clock = Clock::new(config.time_scale, config.clock.clone());
         let http = reqwest::Client::builder()
             .user_agent("Lag-Webhooks/1.0")
             .timeout(config.webhook_timeout)
@@ -41,7 +41,7 @@ impl Shared {
             .map_err(|e| Error::internal(format!("cannot build the webhook client: {e}")))?;
         let world = World::new(Settings {
             config: config.clone(),
-            clock,
+            clock: clock.clone(),
         });
         Ok(Arc::new(Self {
             config,

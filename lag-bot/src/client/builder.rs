@@ -10,6 +10,7 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use super::limiter::{MemoryLimiter, RateLimiter, RateLimits};
 use super::retry::RetryPolicy;
 use super::{Client, DEFAULT_BASE_URL, Inner};
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::{Error, Result};
 
@@ -38,6 +39,7 @@ pub struct ClientBuilder {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     retry: RetryPolicy,
     metrics: Option<Metrics>,
+    clock: Clock,
 }
 
 impl ClientBuilder {
@@ -52,7 +54,14 @@ impl ClientBuilder {
             rate_limiter: None,
             retry: RetryPolicy::default(),
             metrics: None,
+            clock: Clock::default(),
         }
+    }
+
+    /// Paces on `clock` (the test kit's simulated time) instead of Tokio's.
+    pub(crate) fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets the API base URL (default [`DEFAULT_BASE_URL`]); point it at a local Lag in tests.
@@ -164,9 +173,13 @@ impl ClientBuilder {
                 auth,
                 timeout: self.timeout,
                 retry: self.retry,
-                limiter: self
-                    .rate_limiter
-                    .unwrap_or_else(|| Arc::new(MemoryLimiter::new(self.rate_limits))),
+                limiter: self.rate_limiter.unwrap_or_else(|| {
+                    Arc::new(MemoryLimiter::with_clock(
+                        self.rate_limits,
+                        self.clock.clone(),
+                    ))
+                }),
+                clock: self.clock,
                 rate_limits: self.rate_limits,
                 metrics: self.metrics,
                 me: tokio::sync::Mutex::new(None),

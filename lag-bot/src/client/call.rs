@@ -177,7 +177,7 @@ impl Client {
                 error = %error,
                 "retrying"
             );
-            tokio::time::sleep(wait).await;
+            self.inner.clock.sleep(wait).await;
         }
     }
 

@@ -69,6 +69,8 @@ struct Inner {
     rate_limits: RateLimits,
     limiter: Arc<dyn RateLimiter>,
     metrics: Option<Metrics>,
+    /// What retry waits sleep on.
+    clock: crate::clock::Clock,
     me: tokio::sync::Mutex<Option<RobotInfo>>,
 }
 

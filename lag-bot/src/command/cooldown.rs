@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 
 use crate::Result;
+use crate::clock::Clock;
 
 /// Where a robot keeps the cooldowns that are running.
 ///
@@ -93,6 +94,7 @@ pub trait CooldownStore: Send + Sync + 'static {
 #[derive(Default)]
 pub struct MemoryCooldowns {
     uses: Mutex<Uses>,
+    clock: Clock,
 }
 
 /// When each key may be used again.
@@ -113,12 +115,20 @@ impl MemoryCooldowns {
         Self::default()
     }
 
+    /// A store whose cooldowns run on `clock`.
+    pub(crate) fn with_clock(clock: Clock) -> Self {
+        Self {
+            uses: Mutex::default(),
+            clock,
+        }
+    }
+
     fn uses(&self) -> MutexGuard<'_, Uses> {
         self.uses.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn try_start_now(&self, key: &str, period: Duration) -> Option<Duration> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut uses = self.uses();
         if let Some(until) = uses.until.get(key)
             && *until > now

@@ -11,15 +11,15 @@
 mod chat;
 mod input;
 
-use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, PoisonError};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use lag_sim::{Demo, RobotSpec, Sim, SimConfig};
+use lag_sim::{Demo, Sim, SimConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::transport::webhook::Listen;
-use crate::transport::{Transport, WebhookConfig, WebhookSecret};
-use crate::{Error, ErrorKind, Result};
+use crate::local::{self, Connection, Seeded, sim_error};
+use crate::transport::Transport;
+use crate::{Error, Result};
 
 /// Where the local Lag listens unless told otherwise: the port `cargo run -p lag-sim` uses.
 const PREFERRED: SocketAddr =
@@ -34,14 +34,6 @@ pub(crate) struct Settings {
     pub(crate) lag_listen: Option<SocketAddr>,
     /// Whether the terminal is a chat.
     pub(crate) chat: bool,
-}
-
-/// What the robot connects with.
-#[derive(Debug)]
-pub(crate) struct Connection {
-    pub(crate) key: String,
-    pub(crate) base_url: String,
-    pub(crate) transport: Transport,
 }
 
 /// A local Lag with the demo world, its robot reserved for the robot being built.
@@ -68,33 +60,11 @@ impl DevLag {
         })?;
         let sim = start_sim(settings.lag_listen)?;
         let name = settings.transport.name();
-        let (transport, receiver) = match settings.transport {
-            Transport::Webhook(config) => {
-                let (config, url) = bind_receiver(config)?;
-                (
-                    Transport::Webhook(config),
-                    lag_sim::Transport::Webhook { url },
-                )
-            }
-            Transport::Sse(config) => (Transport::Sse(config), lag_sim::Transport::Sse),
-            Transport::Poll(config) => (Transport::Poll(config), lag_sim::Transport::LongPoll),
-        };
-        let webhook_url = receiver.webhook_url().map(str::to_owned);
-        let demo = sim
-            .seed_demo_with(RobotSpec::new("Helper").transport(receiver))
-            .map_err(|e| sim_error("cannot create the demo world", e))?;
-        let transport = match transport {
-            Transport::Webhook(mut config) => {
-                config.secrets = vec![WebhookSecret::new(demo.robot.secret())?];
-                Transport::Webhook(config)
-            }
-            other => other,
-        };
-        let connection = Connection {
-            key: demo.robot.key.clone(),
-            base_url: sim.base_url(),
-            transport,
-        };
+        let Seeded {
+            demo,
+            connection,
+            webhook_url,
+        } = local::seed_demo(&sim, settings.transport)?;
         let lag = Self {
             sim: Arc::new(sim),
             demo,
@@ -171,43 +141,4 @@ fn start_sim(listen: Option<SocketAddr>) -> Result<Sim> {
             .or_else(|_| Sim::spawn(config(SocketAddr::new(PREFERRED.ip(), 0)))),
     };
     started.map_err(|e| sim_error("cannot start the local Lag", e))
-}
-
-/// Binds the webhook receiver now, so that its address (with the real port, for port 0) is
-/// where Lag delivers; the robot serves on that listener when it starts.
-fn bind_receiver(config: WebhookConfig) -> Result<(WebhookConfig, String)> {
-    let url = |addr: SocketAddr| format!("http://{addr}{}", config.path);
-    let addr = match &config.listen {
-        Listen::Addr(addr) => *addr,
-        Listen::Bound(cell) => {
-            let taken = cell.lock().unwrap_or_else(PoisonError::into_inner);
-            let listener = taken.as_ref().ok_or_else(|| {
-                Error::config("the webhook's bound listener was already used by another robot")
-            })?;
-            let url = url(listener.local_addr()?);
-            drop(taken);
-            return Ok((config, url));
-        }
-        Listen::Mounted => {
-            return Err(Error::config(
-                "dev mode delivers webhooks to the robot's own receiver: a mounted webhook \
-                 service has none (give the transport a listen address, e.g. LAG_LISTEN)",
-            ));
-        }
-    };
-    let listener = TcpListener::bind(addr).map_err(|err| {
-        Error::new(
-            ErrorKind::Transport,
-            format!(
-                "cannot listen on {addr} for webhooks (set LAG_LISTEN to another address): {err}"
-            ),
-        )
-        .with_source(err)
-    })?;
-    let url = url(listener.local_addr()?);
-    Ok((config.listener(listener), url))
-}
-
-fn sim_error(what: &str, error: lag_sim::Error) -> Error {
-    Error::new(ErrorKind::Transport, format!("dev mode: {what}: {error}"))
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::{Robot, config};
 use crate::client::{Client, RateLimiter, RateLimits};
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::transport::{self, Transport};
@@ -51,6 +52,9 @@ pub struct RobotBuilder<S = ()> {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     metrics: Option<Metrics>,
     metrics_listen: Option<SocketAddr>,
+    clock: Clock,
+    #[cfg(feature = "testing")]
+    probe: Option<Arc<super::probe::Probe>>,
 }
 
 impl Default for RobotBuilder<()> {
@@ -65,6 +69,9 @@ impl Default for RobotBuilder<()> {
             rate_limiter: None,
             metrics: None,
             metrics_listen: None,
+            clock: Clock::default(),
+            #[cfg(feature = "testing")]
+            probe: None,
         }
     }
 }
@@ -89,6 +96,9 @@ impl RobotBuilder<()> {
             rate_limiter: self.rate_limiter,
             metrics: self.metrics,
             metrics_listen: self.metrics_listen,
+            clock: self.clock,
+            #[cfg(feature = "testing")]
+            probe: self.probe,
         }
     }
 }
@@ -157,7 +167,9 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
                 let key = self
                     .key
                     .ok_or_else(|| Error::config("the robot needs an API key (or a client)"))?;
-                let mut builder = Client::builder(key).metrics(metrics.clone());
+                let mut builder = Client::builder(key)
+                    .metrics(metrics.clone())
+                    .clock(self.clock.clone());
                 if let Some(url) = self.base_url {
                     builder = builder.base_url(url);
                 }
@@ -176,13 +188,20 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         if let Transport::Webhook(webhook) = &transport {
             webhook.validate()?;
         }
-        Ok(Robot::new(
+        #[allow(unused_mut)]
+        let mut robot = Robot::new(
             client,
             transport,
             metrics,
             self.metrics_listen,
             self.state,
-        ))
+            &self.clock,
+        );
+        #[cfg(feature = "testing")]
+        {
+            robot.probe = self.probe;
+        }
+        Ok(robot)
     }
 
     /// Builds the robot with the settings of the `LAG_*` environment variables (see
@@ -279,6 +298,18 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         let mut robot = self.build()?;
         robot.dev = Some(lag);
         Ok(robot)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl RobotBuilder<()> {
+    /// A builder whose robot runs on the test kit's simulated time and reports to its probe.
+    pub(crate) fn for_kit(clock: Clock, probe: Arc<super::probe::Probe>) -> Self {
+        Self {
+            clock,
+            probe: Some(probe),
+            ..Self::default()
+        }
     }
 }
 

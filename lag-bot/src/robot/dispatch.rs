@@ -37,6 +37,9 @@ pub(crate) struct Shared<S> {
     pub(crate) allow_robots: bool,
     pub(crate) handler_permits: Arc<Semaphore>,
     pub(crate) metrics: Metrics,
+    /// What the test kit watches.
+    #[cfg(feature = "testing")]
+    pub(crate) probe: Option<Arc<super::probe::Probe>>,
 }
 
 struct Job {
@@ -202,6 +205,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
         }
         .instrument(span)
         .await;
+        #[cfg(feature = "testing")]
+        if let (Some(probe), Some(id)) = (&self.probe, envelope.id()) {
+            probe.finished(id, envelope.event_type());
+        }
         self.metrics.queue_depth().dec();
         drop(_slot);
         if let Some(done) = done {
@@ -240,6 +247,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
 
     async fn report(&self, handler: Cow<'static, str>, error: Error, panicked: bool, ctx: &Ctx<S>) {
         self.metrics.handler_failed(&handler, panicked);
+        #[cfg(feature = "testing")]
+        if let Some(probe) = &self.probe {
+            probe.failed(&handler, panicked, &error);
+        }
         let context = ErrorContext::new(handler, panicked, ctx.clone());
         let hook = AssertUnwindSafe(|| (self.error_hook)(error, context));
         let report = match std::panic::catch_unwind(hook) {

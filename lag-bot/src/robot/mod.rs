@@ -28,6 +28,8 @@ mod handle;
 mod handlers;
 mod ignore;
 mod lanes;
+#[cfg(feature = "testing")]
+pub(crate) mod probe;
 mod shutdown;
 mod start;
 
@@ -44,6 +46,7 @@ pub use handle::RobotHandle;
 pub use shutdown::Shutdown;
 
 use crate::client::Client;
+use crate::clock::Clock;
 use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldowns};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
@@ -87,6 +90,9 @@ pub struct Robot<S = ()> {
     /// The local Lag of dev mode, opened as a chat when the robot starts.
     #[cfg(feature = "dev")]
     dev: Option<crate::dev::DevLag>,
+    /// What the test kit watches.
+    #[cfg(feature = "testing")]
+    probe: Option<Arc<probe::Probe>>,
 }
 
 impl Robot<()> {
@@ -130,6 +136,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
         metrics: Metrics,
         metrics_listen: Option<SocketAddr>,
         state: Arc<S>,
+        clock: &Clock,
     ) -> Self {
         Self {
             client,
@@ -146,10 +153,12 @@ impl<S: Send + Sync + 'static> Robot<S> {
             queue_capacity: Robot::DEFAULT_QUEUE_CAPACITY,
             allow_robots: false,
             dedup: Arc::new(MemoryDedup::default()),
-            cooldowns: Arc::new(MemoryCooldowns::new()),
+            cooldowns: Arc::new(MemoryCooldowns::with_clock(clock.clone())),
             shutdown: Shutdown::new(),
             #[cfg(feature = "dev")]
             dev: None,
+            #[cfg(feature = "testing")]
+            probe: None,
         }
     }
 
@@ -159,6 +168,12 @@ impl<S: Send + Sync + 'static> Robot<S> {
     pub fn state<T: StateGoesOnTheBuilder>(self, state: T) -> Self {
         let _ = state;
         unreachable!("no type implements `StateGoesOnTheBuilder`")
+    }
+
+    /// The name of the transport the robot receives over (`sse`, `long-poll`, `webhook`).
+    #[cfg(feature = "testing")]
+    pub(crate) fn transport_name(&self) -> &'static str {
+        self.transport.name()
     }
 
     /// Adds an event listener.

@@ -66,6 +66,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             allow_robots: self.allow_robots,
             handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
             metrics: self.metrics.clone(),
+            #[cfg(feature = "testing")]
+            probe: self.probe,
         };
         let capacity = u32::try_from(self.queue_capacity).unwrap_or(u32::MAX);
         let dispatcher = Arc::new(Dispatcher::new(shared, Dedup::new(self.dedup), capacity));

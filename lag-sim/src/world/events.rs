@@ -1,7 +1,6 @@
 //! The event queue: recording events, queueing them for robots, handing them out.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -45,7 +44,7 @@ impl World {
             body,
             json,
             created_at: now,
-            queued: Instant::now(),
+            queued: self.settings.clock.now(),
         })
     }
 
@@ -151,13 +150,13 @@ impl World {
     }
 
     fn enqueue(&mut self, robot_id: &str, record: Arc<EventRecord>) {
-        let retention = self.settings.clock.real(self.settings.config.retention);
+        let retention = self.settings.clock.span(self.settings.config.retention);
+        let now = self.settings.clock.now();
         let max_events = self.settings.config.max_retained_events.max(1);
         let max_log = self.settings.config.max_delivery_log;
         let Some(robot) = self.robots.get_mut(robot_id) else {
             return;
         };
-        let now = Instant::now();
         robot.outbox.push_back(Arc::clone(&record));
         while let Some(front) = robot.outbox.front() {
             let too_many = robot.outbox.len() > max_events;
@@ -190,10 +189,10 @@ impl World {
 
     fn log_handout(&mut self, robot_id: &str, records: &[Arc<EventRecord>], previous: u64) {
         let max_log = self.settings.config.max_delivery_log;
+        let now = self.settings.clock.now();
         let Some(robot) = self.robots.get_mut(robot_id) else {
             return;
         };
-        let now = Instant::now();
         let transport = robot.transport.kind();
         for record in records {
             let outcome = if record.seq <= previous {

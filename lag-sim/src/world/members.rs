@@ -1,7 +1,5 @@
 //! What a member does: post, edit and delete messages, join and leave voice, change status and role.
 
-use std::time::Instant;
-
 use serde_json::json;
 
 use crate::clock;
@@ -72,7 +70,7 @@ impl World {
             room.voice.push(VoiceSeat {
                 user_id: user_id.to_owned(),
                 joined_at,
-                since: Instant::now(),
+                since: self.settings.clock.now(),
             });
         }
         let username = self.user(user_id)?.username.clone();
@@ -110,7 +108,7 @@ impl World {
                 "roomId": room_id,
                 "userId": user_id,
                 "username": username,
-                "duration": seat.since.elapsed().as_secs(),
+                "duration": self.settings.clock.now().saturating_duration_since(seat.since).as_secs(),
             }),
         );
         Ok(self.room_view(self.room(room_id)?))

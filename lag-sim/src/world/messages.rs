@@ -326,7 +326,7 @@ mod tests {
     fn world() -> World {
         World::new(Settings {
             config: SimConfig::default(),
-            clock: Clock::new(1.0),
+            clock: Clock::new(1.0, None),
         })
     }
 

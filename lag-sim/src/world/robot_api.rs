@@ -1,7 +1,5 @@
 //! What a robot may do through the REST API, after authentication and scope checks.
 
-use std::time::Instant;
-
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire::{HistoryPage, Permission, RobotInfo, Room, RoomMessage, ServerMember};
 
@@ -16,11 +14,12 @@ impl World {
             .get(key)
             .cloned()
             .ok_or_else(|| Error::unauthorized("invalid API key"))?;
+        let now = self.settings.clock.now();
         let robot = self.robot_mut(&robot_id)?;
         if !robot.active {
             return Err(Error::forbidden("this robot is disabled"));
         }
-        robot.limiter.hit(Instant::now(), is_message).map_err(|wait| {
+        robot.limiter.hit(now, is_message).map_err(|wait| {
             Error::new(
                 ErrorKind::RateLimited { retry_after: wait },
                 if is_message {

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -101,10 +101,10 @@ impl World {
             handed_out: 0,
             notify: watch::Sender::new(0),
             webhook,
-            limiter: Limiter::new(self.settings.config.rate_limits, self.settings.clock),
+            limiter: Limiter::new(self.settings.config.rate_limits, &self.settings.clock),
             log: VecDeque::new(),
         };
-        let credentials = robot.credentials(Instant::now());
+        let credentials = robot.credentials(self.settings.clock.now());
         self.robots.insert(id.clone(), robot);
         self.keys.insert(key, id.clone());
         self.server_mut(server_id)?.robots.push(id);
@@ -115,7 +115,7 @@ impl World {
     }
 
     pub(crate) fn robots_of(&self, server_id: &str) -> Result<Vec<RobotDetails>> {
-        let now = Instant::now();
+        let now = self.settings.clock.now();
         Ok(self
             .server(server_id)?
             .robots
@@ -126,7 +126,7 @@ impl World {
     }
 
     pub(crate) fn robot_details(&self, robot_id: &str) -> Result<RobotDetails> {
-        Ok(self.robot(robot_id)?.details(Instant::now()))
+        Ok(self.robot(robot_id)?.details(self.settings.clock.now()))
     }
 
     pub(crate) fn update_robot(
@@ -209,9 +209,9 @@ impl World {
         let overlap = self
             .settings
             .clock
-            .real(overlap.unwrap_or(self.settings.config.secret_overlap));
+            .span(overlap.unwrap_or(self.settings.config.secret_overlap));
+        let now = self.settings.clock.now();
         let robot = self.robot_mut(robot_id)?;
-        let now = Instant::now();
         robot
             .secrets
             .retain(|s| s.expires.is_none_or(|at| at > now));
@@ -225,16 +225,17 @@ impl World {
 
     pub(crate) fn regenerate_key(&mut self, robot_id: &str) -> Result<RobotCredentials> {
         let key = new_key();
+        let now = self.settings.clock.now();
         let robot = self.robot_mut(robot_id)?;
         let old = std::mem::replace(&mut robot.key, key.clone());
-        let credentials = robot.credentials(Instant::now());
+        let credentials = robot.credentials(now);
         self.keys.remove(&old);
         self.keys.insert(key, robot_id.to_owned());
         Ok(credentials)
     }
 
     pub(crate) fn credentials(&self, robot_id: &str) -> Result<RobotCredentials> {
-        Ok(self.robot(robot_id)?.credentials(Instant::now()))
+        Ok(self.robot(robot_id)?.credentials(self.settings.clock.now()))
     }
 
     pub(crate) fn deliveries(&self, robot_id: &str) -> Result<Vec<DeliveryRecord>> {

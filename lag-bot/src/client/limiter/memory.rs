@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::{CallClass, Permit, RateLimiter, RateLimits, Settlement, Window};
 use crate::Result;
+use crate::clock::Clock;
 
 /// The in-memory [`RateLimiter`], the client's default: an exact sliding-window log per
 /// limit.
@@ -42,6 +43,7 @@ pub struct MemoryLimiter {
 /// The windows of a [`MemoryLimiter`] and its clones.
 struct Shared {
     limits: RateLimits,
+    clock: Clock,
     state: Mutex<State>,
     /// Hands out the request window in arrival order.
     gate: tokio::sync::Mutex<()>,
@@ -111,9 +113,15 @@ impl Log {
 impl MemoryLimiter {
     /// A limiter pacing under `limits`.
     pub fn new(limits: RateLimits) -> Self {
+        Self::with_clock(limits, Clock::default())
+    }
+
+    /// A limiter whose windows run on `clock`.
+    pub(crate) fn with_clock(limits: RateLimits, clock: Clock) -> Self {
         Self {
             shared: Arc::new(Shared {
                 limits,
+                clock,
                 state: Mutex::new(State {
                     requests: Log::default(),
                     messages: Log::default(),
@@ -165,7 +173,7 @@ impl Shared {
 
     /// Stops every call from starting before `now + wait` (after a 429).
     fn pause(&self, wait: Duration) {
-        let now = Instant::now();
+        let now = self.clock.now();
         let until = now.checked_add(wait).unwrap_or(now + FOREVER);
         let mut state = self.state();
         if state.paused_until.is_none_or(|current| current < until) {
@@ -216,13 +224,13 @@ impl Shared {
             changed.as_mut().enable();
             let needed = {
                 let mut state = self.state();
-                wait(&mut state, Instant::now())
+                wait(&mut state, self.clock.now())
             };
             match needed {
                 Some(d) if d.is_zero() => return,
                 Some(d) => {
                     tokio::select! {
-                        () = tokio::time::sleep(d) => {}
+                        () = self.clock.sleep(d) => {}
                         () = changed => {}
                     }
                 }
@@ -264,7 +272,7 @@ impl Shared {
     }
 
     fn settle(&self, request: Option<u64>, message: Option<u64>, settlement: Settlement) {
-        let now = Instant::now();
+        let now = self.clock.now();
         {
             let mut state = self.state();
             let State {

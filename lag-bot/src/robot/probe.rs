@@ -1,0 +1,90 @@
+//! What the test kit sees of a running robot: which events it has finished, and its errors.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+/// How many of the robot's latest errors are kept.
+const KEPT_ERRORS: usize = 20;
+
+/// Records each event the dispatcher has finished with (handled, ignored or failed) and each
+/// handler error, and bumps a counter on every change.
+#[derive(Debug)]
+pub(crate) struct Probe {
+    state: Mutex<State>,
+    changes: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    finished: HashSet<String>,
+    /// Finished events in order: (event id, wire type).
+    order: Vec<(String, String)>,
+    errors: VecDeque<String>,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            changes: watch::Sender::new(0),
+        }
+    }
+}
+
+impl Probe {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// The dispatcher is done with event `id` of type `event_type`.
+    pub(crate) fn finished(&self, id: &str, event_type: &str) {
+        {
+            let mut state = self.state();
+            if state.finished.insert(id.to_owned()) {
+                state.order.push((id.to_owned(), event_type.to_owned()));
+            }
+        }
+        self.changed();
+    }
+
+    /// A handler failed.
+    pub(crate) fn failed(&self, handler: &str, panicked: bool, error: &crate::Error) {
+        {
+            let mut state = self.state();
+            if state.errors.len() == KEPT_ERRORS {
+                state.errors.pop_front();
+            }
+            let how = if panicked { "panicked" } else { "failed" };
+            state
+                .errors
+                .push_back(format!("`{handler}` {how}: {error}"));
+        }
+        self.changed();
+    }
+
+    /// Whether the dispatcher is done with event `id`.
+    pub(crate) fn has_finished(&self, id: &str) -> bool {
+        self.state().finished.contains(id)
+    }
+
+    /// The finished events from position `from` on, in the order they finished.
+    pub(crate) fn finished_since(&self, from: usize) -> Vec<(String, String)> {
+        self.state().order.get(from..).unwrap_or_default().to_vec()
+    }
+
+    /// The latest handler errors, oldest first.
+    pub(crate) fn errors(&self) -> Vec<String> {
+        self.state().errors.iter().cloned().collect()
+    }
+
+    /// Wakes on every change.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}

@@ -1,0 +1,949 @@
+//! The test kit: test a robot as you would a function, against a real local Lag.
+//!
+//! Enable the `testing` feature for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! lag-bot = { version = "0.1", features = ["testing"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! # Testing your robot
+//!
+//! A [`Kit`] starts a local Lag (lag-sim, in the test's process) with the demo server, and
+//! your robot connected to it over a real transport: real HTTP on loopback, signed webhooks,
+//! the paced client, the dispatcher, all as in production. The test acts as the members and
+//! checks what the robot does:
+//!
+//! ```
+//! use lag_bot::testing::Kit;
+//! use lag_bot::{Ctx, command};
+//!
+//! /// Answers "pong".
+//! #[command("!ping")]
+//! async fn ping(_ctx: Ctx) -> &'static str {
+//!     "pong"
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> lag_bot::Result<()> {
+//! // In a test: #[tokio::test] async fn answers_ping() -> lag_bot::Result<()> { ... }
+//! let kit = Kit::start(|lag| Ok(lag.build()?.command(ping()))).await?;
+//! let alice = kit.member("alice");
+//!
+//! alice.say("!ping");
+//! kit.reply().await.assert_text("pong");
+//!
+//! alice.say("ping without the bang");
+//! kit.no_reply().await;
+//! kit.stop().await
+//! # }
+//! ```
+//!
+//! [`Kit::start`] takes a function from a [`RobotBuilder`] (already pointed at the local Lag)
+//! to your robot. Write your robot's setup as such a function, and `main` and the tests share
+//! it: `main` passes `Robot::builder()` and the tests let the kit pass its own. Leave the key,
+//! the URL and the transport to the builder you are given (`build_from_env` keeps them);
+//! choose the transport with [`KitBuilder::via`].
+//!
+//! ```
+//! use lag_bot::{Robot, RobotBuilder};
+//!
+//! pub struct Greetings { pub room: String }
+//!
+//! /// The robot, as `main` and the tests build it.
+//! pub fn robot(lag: RobotBuilder) -> lag_bot::Result<Robot<Greetings>> {
+//!     let robot = lag.state(Greetings { room: "welcome".into() }).build_from_env()?;
+//!     Ok(robot /* .command(...).on(...) */)
+//! }
+//!
+//! // main:  robot(Robot::builder())?.run().await
+//! // tests: Kit::start(robot).await?
+//! ```
+//!
+//! ## Acting as members
+//!
+//! [`Kit::member`] gives a [`Member`] of the demo server (`alice` owns it, `bob` is an admin,
+//! `carol` is a member) and [`Kit::join`] a newcomer. Members [`say`](Member::say),
+//! [`reply_to`](Member::reply_to), [`edit`](Member::edit) and [`delete`](Member::delete)
+//! messages, [`leave`](Member::leave), join and leave voice, change status and role, and create
+//! rooms. They act in `#general` unless moved with [`in_room`](Member::in_room). The rooms are
+//! `general`, `welcome` and `mod-log`.
+//!
+//! ## Expecting
+//!
+//! - [`reply`](Kit::reply): the robot's next message in the room a member last spoke in
+//!   ([`reply_in`](Kit::reply_in) for another room), returned as a [`Message`] with
+//!   assertions ([`assert_text`](Message::assert_text), [`assert_like`](Message::assert_like)
+//!   with `*` for any text, [`assert_reply_to`](Message::assert_reply_to), ...). Replies are
+//!   taken in order: each call returns the next one.
+//! - [`no_reply`](Kit::no_reply): the robot handled everything and said nothing more there.
+//! - [`deleted`](Kit::deleted): a message was deleted.
+//! - [`received`](Kit::received): the robot has handled an event of a given type, returned
+//!   typed (`kit.received::<MemberJoin>()`).
+//!
+//! The kit knows when the robot is done: it sees every event Lag queued for the robot and
+//! every event the robot's dispatcher finished. So `no_reply` is exact, not a guess after a
+//! pause, and an expected reply that cannot come any more fails at once. A failing expectation
+//! panics with the server's transcript (who said what, in order), the robot's latest handler
+//! errors and the deliveries Lag could not make. Nothing waits longer than the kit's patience
+//! ([`KitBuilder::patience`], 5 s of real time by default).
+//!
+//! ## Simulated time
+//!
+//! The robot and the local Lag share one simulated clock, a [`ManualClock`].
+//! It drives what a robot waits on: command cooldowns, the pacing of outgoing calls under Lag's
+//! rate limits (and Lag's own windows), the client's retry waits and Lag's webhook retry
+//! schedule. It moves only in two ways:
+//!
+//! - [`Kit::advance`] moves it by as much as the test says: a ten-minute cooldown is over at
+//!   once.
+//! - While an expectation waits and the robot has nothing left to do but wait on the clock
+//!   (a reply paced behind Lag's message limit, a webhook retry), the kit moves it to the
+//!   moment the earliest waiter wants. Thirty replies under a limit of ten messages per ten
+//!   seconds take twenty simulated seconds and a few milliseconds.
+//!
+//! Everything else stays real: connection timeouts, keepalives, and the timestamps Lag writes
+//! on messages and signatures. Stores of your own ([`CooldownStore`](crate::command::CooldownStore),
+//! [`RateLimiter`](crate::client::RateLimiter)) read their own clock; the in-memory ones the
+//! robot uses by default follow the kit's.
+//!
+//! ## Transcripts
+//!
+//! A conversation can live in a text file, replayed and checked by [`Kit::transcript`] or
+//! [`Kit::transcript_file`]:
+//!
+//! ```text
+//! // Rolling dice (lines starting with // are comments).
+//! alice: !roll 6
+//! Helper: You rolled * (1-6).
+//! alice: !roll
+//! Helper: Usage: !roll <sides>
+//! ```
+//!
+//! See [`Transcript`] for the syntax. A mismatch panics with a diff of what was expected
+//! against what happened.
+//!
+//! ## Many kits at once
+//!
+//! Each kit has its own local Lag on a free port, its own clock and its own robot, and no
+//! global state: tests that use kits run in parallel in one test binary.
+
+mod member;
+mod message;
+mod transcript;
+
+use std::collections::HashMap;
+use std::fmt::{self, Write as _};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use lag_sim::{Demo, EventType, ManualClock, Sim, SimConfig, WorldEvent};
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use member::Member;
+pub use message::Message;
+pub use transcript::Transcript;
+
+use crate::clock::Clock;
+use crate::events::{Event, EventPayload};
+use crate::local::{self, Seeded, sim_error};
+use crate::robot::probe::Probe;
+use crate::transport::{PollConfig, SseConfig, Transport, WebhookConfig};
+use crate::{Client, Error, Result, Robot, RobotBuilder, RobotHandle};
+
+/// How long an expectation waits, in real time, unless told otherwise.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// How long the kit lets nothing happen before it moves simulated time to the next waiter.
+const STEP: Duration = Duration::from_millis(2);
+
+/// How long a robot that has handled everything, with nothing scheduled, may stay silent before
+/// an expected reply fails: room for work a handler spawned on its own.
+const GRACE: Duration = Duration::from_millis(100);
+
+/// How the robot under test receives its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Via {
+    /// Server-sent events (the default, as for a robot built without a transport).
+    #[default]
+    Sse,
+    /// Long polling.
+    LongPoll,
+    /// Signed webhooks, delivered to the robot's own receiver on a free loopback port.
+    Webhook,
+}
+
+impl Via {
+    fn transport(self) -> Transport {
+        match self {
+            Via::Sse => Transport::Sse(SseConfig::new()),
+            Via::LongPoll => Transport::Poll(PollConfig::new()),
+            Via::Webhook => Transport::Webhook(
+                WebhookConfig::new([]).listen(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            ),
+        }
+    }
+}
+
+/// Sets up a [`Kit`]: the transport and the patience of its expectations.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use lag_bot::testing::{Kit, Via};
+///
+/// # async fn run() -> lag_bot::Result<()> {
+/// let kit = Kit::builder()
+///     .via(Via::Webhook)
+///     .patience(Duration::from_secs(2))
+///     .start(|lag| lag.build())
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct KitBuilder {
+    via: Via,
+    patience: Duration,
+}
+
+impl Default for KitBuilder {
+    fn default() -> Self {
+        Self {
+            via: Via::default(),
+            patience: PATIENCE,
+        }
+    }
+}
+
+impl KitBuilder {
+    /// The transport the robot receives events over (default SSE).
+    pub fn via(mut self, via: Via) -> Self {
+        self.via = via;
+        self
+    }
+
+    /// How long, in real time, an expectation waits before it fails (default 5 s).
+    pub fn patience(mut self, patience: Duration) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// Starts the local Lag, builds the robot with `robot` and starts it. See [`Kit::start`].
+    ///
+    /// # Errors
+    ///
+    /// The robot function's error; [`ErrorKind::Config`](crate::ErrorKind::Config) when it
+    /// set a transport other than the kit's; the robot's start-up errors
+    /// ([`Robot::start`]); and an error when the local Lag cannot start.
+    pub async fn start<S, F>(self, robot: F) -> Result<Kit>
+    where
+        S: Send + Sync + 'static,
+        F: FnOnce(RobotBuilder) -> Result<Robot<S>>,
+    {
+        let clock = ManualClock::new();
+        let sim = Sim::start(SimConfig {
+            clock: Some(clock.clone()),
+            ..SimConfig::default()
+        })
+        .await
+        .map_err(|e| sim_error("cannot start", e))?;
+        let Seeded {
+            demo, connection, ..
+        } = local::seed_demo(&sim, self.via.transport())?;
+        let record = Record::start(&sim);
+        let probe = Arc::new(Probe::default());
+        let builder = RobotBuilder::for_kit(Clock::manual(clock.clone()), Arc::clone(&probe))
+            .key(connection.key)
+            .base_url(connection.base_url)
+            .transport(connection.transport);
+        let robot = robot(builder)?;
+        let chosen = robot.transport_name();
+        let expected = self.via.transport().name();
+        if chosen != expected {
+            return Err(Error::config(format!(
+                "the kit set the robot up to receive over {expected}, and the robot function \
+                 changed it to {chosen}: leave the transport to the builder the kit passes, and \
+                 choose it with `KitBuilder::via`"
+            )));
+        }
+        let handle = robot.start().await?;
+        let robot_name = handle.me().name.clone();
+        Ok(Kit {
+            sim,
+            demo,
+            clock,
+            probe,
+            record,
+            handle: Some(handle),
+            robot_name,
+            patience: self.patience,
+            cursors: Mutex::new(Cursors {
+                room: None,
+                read: HashMap::new(),
+                received: 0,
+                all: 0,
+            }),
+        })
+    }
+}
+
+/// A robot under test, connected to a local Lag in this process. See the [module docs](self).
+///
+/// Dropping a kit stops its robot and its local Lag; [`stop`](Self::stop) does it gracefully
+/// and reports how the robot ended.
+pub struct Kit {
+    sim: Sim,
+    demo: Demo,
+    clock: ManualClock,
+    probe: Arc<Probe>,
+    record: Record,
+    handle: Option<RobotHandle>,
+    robot_name: String,
+    patience: Duration,
+    cursors: Mutex<Cursors>,
+}
+
+/// Where the expectations are in the world's history.
+struct Cursors {
+    /// The room a member last spoke in.
+    room: Option<String>,
+    /// Per room id: where the next reply is looked for in the record.
+    read: HashMap<String, usize>,
+    /// How many of the events the robot finished `received` has looked at.
+    received: usize,
+    /// Where transcripts look for the robot's next messages, in any room.
+    all: usize,
+}
+
+impl Kit {
+    /// Starts a kit with the default settings: the robot receives over SSE. `robot` is given a
+    /// builder pointed at the local Lag and returns the robot, with its handlers.
+    ///
+    /// ```
+    /// use lag_bot::testing::Kit;
+    /// use lag_bot::{Ctx, Listener};
+    /// use lag_bot::events::MemberJoin;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> lag_bot::Result<()> {
+    /// let kit = Kit::start(|lag| {
+    ///     Ok(lag.build()?.on(Listener::new(|ctx: Ctx, join: MemberJoin| async move {
+    ///         let welcome = ctx.client().room_named("welcome").await?;
+    ///         ctx.send(&welcome.id, format!("Welcome, {}!", join.username)).await?;
+    ///         Ok::<(), lag_bot::Error>(())
+    ///     })))
+    /// })
+    /// .await?;
+    ///
+    /// kit.join("dave");
+    /// kit.reply_in("welcome").await.assert_text("Welcome, dave!");
+    /// # kit.stop().await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`KitBuilder::start`].
+    pub async fn start<S, F>(robot: F) -> Result<Kit>
+    where
+        S: Send + Sync + 'static,
+        F: FnOnce(RobotBuilder) -> Result<Robot<S>>,
+    {
+        Self::builder().start(robot).await
+    }
+
+    /// Sets up a kit with another transport or patience.
+    pub fn builder() -> KitBuilder {
+        KitBuilder::default()
+    }
+
+    // ----- the world ---------------------------------------------------------------------
+
+    /// Member `username` of the server (`alice`, `bob`, `carol`, or one who joined), acting
+    /// in `#general`.
+    ///
+    /// # Panics
+    ///
+    /// When the server has no such member.
+    #[track_caller]
+    pub fn member(&self, username: &str) -> Member<'_> {
+        let members = self.act("list members", self.sim.members(&self.demo.server_id));
+        let Some(member) = members.iter().find(|m| m.username == username) else {
+            let names: Vec<&str> = members.iter().map(|m| m.username.as_str()).collect();
+            panic!(
+                "the server has no member {username:?}; it has {}",
+                names.join(", ")
+            );
+        };
+        self.member_in(member.user_id.clone(), username)
+    }
+
+    /// A new member `username` joins the server (emits `member.join`).
+    #[track_caller]
+    pub fn join(&self, username: &str) -> Member<'_> {
+        let user_id = self.act(
+            "add a member",
+            self.sim.add_member(&self.demo.server_id, username),
+        );
+        self.member_in(user_id, username)
+    }
+
+    fn member_in(&self, user_id: String, username: &str) -> Member<'_> {
+        Member {
+            kit: self,
+            user_id,
+            name: username.to_owned(),
+            room_id: self.demo.general.clone(),
+        }
+    }
+
+    /// The local Lag, for anything the kit has no shortcut for: robot settings, the delivery
+    /// log, faults.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// The ids of the demo world: server, rooms, members and the robot's credentials.
+    pub fn demo(&self) -> &Demo {
+        &self.demo
+    }
+
+    /// The robot's client, to call Lag as the robot.
+    pub fn client(&self) -> &Client {
+        self.handle().client()
+    }
+
+    /// The running robot.
+    pub fn handle(&self) -> &RobotHandle {
+        self.handle
+            .as_ref()
+            .expect("the robot runs until the kit is stopped")
+    }
+
+    /// The robot's latest handler errors (up to 20), oldest first, as `` `handler` failed:
+    /// error `` lines.
+    pub fn errors(&self) -> Vec<String> {
+        self.probe.errors()
+    }
+
+    // ----- time --------------------------------------------------------------------------
+
+    /// How much simulated time has passed since the kit started.
+    pub fn elapsed(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    /// Moves simulated time forward by `by`, then waits until the robot has handled whatever
+    /// that set off (a cooldown ending sets off nothing; a webhook retry coming due does).
+    ///
+    /// # Panics
+    ///
+    /// When the robot does not finish within the kit's patience.
+    pub async fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+        self.settle().await;
+    }
+
+    /// Waits until the robot has handled every event Lag queued for it, moving simulated time
+    /// while the robot only waits on it.
+    ///
+    /// # Panics
+    ///
+    /// When the robot does not finish within the kit's patience.
+    pub async fn settle(&self) {
+        self.wait("the robot to handle every event Lag queued for it", |kit| {
+            kit.settled().then_some(())
+        })
+        .await;
+    }
+
+    // ----- expectations ------------------------------------------------------------------
+
+    /// The robot's next message in the room a member last spoke in (`#general` at first).
+    ///
+    /// # Panics
+    ///
+    /// When no message comes: at once when the robot has handled everything and nothing is
+    /// scheduled, else after the kit's patience. The message has the transcript.
+    pub async fn reply(&self) -> Message {
+        let room_id = self.current_room();
+        self.next_reply(&room_id).await
+    }
+
+    /// The robot's next message in room `room` (a name such as `"welcome"`).
+    ///
+    /// # Panics
+    ///
+    /// As [`reply`](Self::reply), and when the server has no such room.
+    pub async fn reply_in(&self, room: &str) -> Message {
+        let room_id = self.room_id(room);
+        self.next_reply(&room_id).await
+    }
+
+    async fn next_reply(&self, room_id: &str) -> Message {
+        let room = self.room_name(room_id);
+        let what = format!("a message from {} in #{room}", self.robot_name);
+        self.wait(&what, |kit| kit.take_reply(room_id)).await
+    }
+
+    /// Checks that the robot, once it has handled every event, has said nothing more in the
+    /// room a member last spoke in than the replies already taken.
+    ///
+    /// # Panics
+    ///
+    /// When it has: the message shows what it said, with the transcript.
+    pub async fn no_reply(&self) {
+        let room_id = self.current_room();
+        self.no_reply_at(&room_id).await;
+    }
+
+    /// Like [`no_reply`](Self::no_reply), in room `room`.
+    ///
+    /// # Panics
+    ///
+    /// As [`no_reply`](Self::no_reply), and when the server has no such room.
+    pub async fn no_reply_in(&self, room: &str) {
+        let room_id = self.room_id(room);
+        self.no_reply_at(&room_id).await;
+    }
+
+    async fn no_reply_at(&self, room_id: &str) {
+        self.settle().await;
+        if let Some(message) = self.take_reply(room_id) {
+            self.fail(&format!(
+                "expected no more messages from {} in #{}, but it said: {:?}",
+                self.robot_name, message.room, message.text
+            ));
+        }
+    }
+
+    /// Waits until `message` has been deleted (by the robot or anyone else).
+    ///
+    /// # Panics
+    ///
+    /// When it is not deleted within the kit's patience (or at once, when the robot has handled
+    /// everything and nothing is scheduled).
+    pub async fn deleted(&self, message: &Message) {
+        let what = format!(
+            "{}'s message {:?} to be deleted",
+            message.author, message.text
+        );
+        self.wait(&what, |kit| {
+            kit.record.find(0, |event| {
+                (event.kind == EventType::RoomMessageDeleted
+                    && data_text(event, "messageId") == Some(message.id()))
+                .then_some(())
+            })
+        })
+        .await;
+    }
+
+    /// The next event of type `T` the robot has finished handling, as it received it. Each call
+    /// returns a later one.
+    ///
+    /// ```no_run
+    /// use lag_bot::events::MemberJoin;
+    /// # async fn run(kit: lag_bot::testing::Kit) {
+    /// kit.join("dave");
+    /// let join: MemberJoin = kit.received().await;
+    /// assert_eq!(join.username, "dave");
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the robot does not handle one (it may not subscribe to the type, or lack the
+    /// permission Lag requires for it): at once when it has handled everything else and nothing
+    /// is scheduled, else after the kit's patience.
+    pub async fn received<T: EventPayload>(&self) -> T {
+        let what = format!("the robot to receive a {} event", T::EVENT_TYPE);
+        self.wait(&what, |kit| kit.take_received::<T>()).await
+    }
+
+    fn take_received<T: EventPayload>(&self) -> Option<T> {
+        let mut cursors = self.cursors();
+        let finished = self.probe.finished_since(cursors.received);
+        let position = finished
+            .iter()
+            .position(|(_, kind)| kind == T::EVENT_TYPE)?;
+        cursors.received += position + 1;
+        drop(cursors);
+        let id = &finished[position].0;
+        let item = self
+            .sim
+            .events(&self.demo.robot.id)
+            .into_iter()
+            .find(|item| &item.id == id)?;
+        let event = Event::from_parts(&item.event_type, item.payload.data).ok()?;
+        T::from_event(&event).cloned()
+    }
+
+    // ----- transcripts -------------------------------------------------------------------
+
+    /// Replays `transcript` (the text of a transcript file) against the robot and checks it.
+    /// See [`Transcript`].
+    ///
+    /// # Panics
+    ///
+    /// When the text is not a valid transcript, or the robot's messages differ: the message
+    /// has a diff of the expected and the actual transcript.
+    pub async fn transcript(&self, transcript: &str) {
+        let parsed = Transcript::parse(transcript).unwrap_or_else(|err| panic!("{err}"));
+        parsed.check(self).await;
+    }
+
+    /// Like [`transcript`](Self::transcript), with the transcript read from `path` (relative
+    /// paths from the directory `cargo test` runs in: the package's root).
+    ///
+    /// # Panics
+    ///
+    /// As [`transcript`](Self::transcript), and when the file cannot be read.
+    pub async fn transcript_file(&self, path: impl AsRef<std::path::Path>) {
+        let path = path.as_ref();
+        let parsed = Transcript::from_file(path).unwrap_or_else(|err| panic!("{err}"));
+        parsed.check(self).await;
+    }
+
+    // ----- stopping ----------------------------------------------------------------------
+
+    /// Stops the robot gracefully (it finishes the events it accepted), then the local Lag.
+    ///
+    /// # Errors
+    ///
+    /// How the robot ended, as [`RobotHandle::shutdown`] reports it.
+    pub async fn stop(mut self) -> Result<()> {
+        let ended = match self.handle.take() {
+            Some(handle) => {
+                // A graceful stop waits for a held long-poll to answer, or for an SSE stream to
+                // stay quiet: Lag ends them at once, since nothing more happens in the test.
+                handle.shutdown_handle().trigger();
+                tokio::task::yield_now().await;
+                self.sim.cut_streams();
+                handle.wait().await
+            }
+            None => Ok(()),
+        };
+        self.sim.shutdown().await;
+        ended
+    }
+
+    // ----- internals ---------------------------------------------------------------------
+
+    fn cursors(&self) -> MutexGuard<'_, Cursors> {
+        self.cursors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn current_room(&self) -> String {
+        self.cursors()
+            .room
+            .clone()
+            .unwrap_or_else(|| self.demo.general.clone())
+    }
+
+    fn said_in(&self, room_id: &str) {
+        self.cursors().room = Some(room_id.to_owned());
+    }
+
+    /// Unwraps the result of an action in the local Lag, or panics with Lag's error.
+    #[track_caller]
+    fn act<T>(&self, what: &str, result: lag_sim::Result<T>) -> T {
+        result.unwrap_or_else(|err| panic!("Lag refused to {what}: {err}"))
+    }
+
+    /// The id of room `name` (with or without `#`).
+    #[track_caller]
+    fn room_id(&self, name: &str) -> String {
+        let name = name.strip_prefix('#').unwrap_or(name);
+        let rooms = self.act("list rooms", self.sim.rooms(&self.demo.server_id));
+        if let Some(room) = rooms.iter().find(|r| r.name.as_deref() == Some(name)) {
+            return room.id.clone();
+        }
+        let names: Vec<String> = rooms
+            .iter()
+            .filter_map(|r| r.name.as_ref().map(|n| format!("#{n}")))
+            .collect();
+        panic!(
+            "the server has no room #{name}; it has {}",
+            names.join(", ")
+        );
+    }
+
+    fn room_name(&self, room_id: &str) -> String {
+        self.sim
+            .rooms(&self.demo.server_id)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|r| r.id == room_id)
+            .and_then(|r| r.name)
+            .unwrap_or_else(|| room_id.to_owned())
+    }
+
+    /// Whether `event` is a message posted by the robot under test.
+    fn is_robot_message(&self, event: &WorldEvent) -> bool {
+        event.kind == EventType::RoomMessage
+            && data_text(event, "robotId") == Some(self.demo.robot.id.as_str())
+    }
+
+    /// Takes the robot's next message in `room_id`, if it has posted one.
+    fn take_reply(&self, room_id: &str) -> Option<Message> {
+        let mut cursors = self.cursors();
+        let from = cursors.read.get(room_id).copied().unwrap_or(0);
+        let (at, event) = self.record.find(from, |event| {
+            (self.is_robot_message(event) && data_text(event, "roomId") == Some(room_id))
+                .then(|| event.clone())
+        })?;
+        cursors.read.insert(room_id.to_owned(), at + 1);
+        drop(cursors);
+        Some(Message::from_event(&event, self.context()))
+    }
+
+    /// Takes every message the robot posted, in any room, since the last call.
+    fn take_all_replies(&self) -> Vec<Message> {
+        let mut cursors = self.cursors();
+        let mut messages = Vec::new();
+        let context = self.context();
+        while let Some((at, event)) = self.record.find(cursors.all, |event| {
+            self.is_robot_message(event).then(|| event.clone())
+        }) {
+            cursors.all = at + 1;
+            let message = Message::from_event(&event, Arc::clone(&context));
+            let read = cursors.read.entry(message.room_id.clone()).or_insert(0);
+            *read = (*read).max(at + 1);
+            messages.push(message);
+        }
+        messages
+    }
+
+    /// Whether the robot has finished every event Lag queued for it.
+    fn settled(&self) -> bool {
+        self.unfinished().is_empty()
+    }
+
+    /// The events Lag queued for the robot that it has not finished: (type, id).
+    fn unfinished(&self) -> Vec<(String, String)> {
+        self.sim
+            .events(&self.demo.robot.id)
+            .into_iter()
+            .filter(|item| !self.probe.has_finished(&item.id))
+            .map(|item| (item.event_type, item.id))
+            .collect()
+    }
+
+    /// Waits until `check` gives a value, moving simulated time while the robot only waits on
+    /// it; panics with the transcript when it cannot come.
+    async fn wait<T>(&self, what: &str, mut check: impl FnMut(&Self) -> Option<T>) -> T {
+        let started = std::time::Instant::now();
+        let mut world = self.record.subscribe();
+        let mut robot = self.probe.subscribe();
+        let mut quiet_since: Option<std::time::Instant> = None;
+        loop {
+            world.borrow_and_update();
+            robot.borrow_and_update();
+            if let Some(value) = check(self) {
+                return value;
+            }
+            let now = std::time::Instant::now();
+            if now - started >= self.patience {
+                self.fail(&format!(
+                    "expected {what} within {:?}, and it did not come",
+                    self.patience
+                ));
+            }
+            let moved = tokio::select! {
+                _ = world.changed() => true,
+                _ = robot.changed() => true,
+                () = tokio::time::sleep(STEP) => false,
+            };
+            if moved || self.clock.advance_to_next().is_some() {
+                quiet_since = None;
+                continue;
+            }
+            if self.settled() {
+                let since = *quiet_since.get_or_insert(now);
+                if now - since >= GRACE {
+                    self.fail(&format!(
+                        "expected {what}, and it cannot come: the robot has handled every event \
+                         and nothing is scheduled"
+                    ));
+                }
+            }
+        }
+    }
+
+    #[track_caller]
+    fn fail(&self, headline: &str) -> ! {
+        panic!("{}", self.report(headline));
+    }
+
+    /// What a [`Message`]'s failed assertion shows: the transcript and the robot's errors.
+    fn context(&self) -> Arc<str> {
+        self.report_with("", false).into()
+    }
+
+    /// A failure message: `headline`, then the transcript, the robot's errors, the deliveries
+    /// Lag could not make, and the events the robot has not finished.
+    fn report(&self, headline: &str) -> String {
+        self.report_with(headline, true)
+    }
+
+    fn report_with(&self, headline: &str, unfinished: bool) -> String {
+        let mut out = String::new();
+        if !headline.is_empty() {
+            let _ = writeln!(out, "{headline}\n");
+        }
+        let _ = writeln!(
+            out,
+            "Transcript of {} (oldest first; {} is the robot; {:?} of simulated time passed):",
+            self.sim
+                .server(&self.demo.server_id)
+                .map(|s| s.name)
+                .unwrap_or_default(),
+            self.robot_name,
+            self.clock.elapsed()
+        );
+        let lines = self.record.lines();
+        if lines.is_empty() {
+            let _ = writeln!(out, "  (nothing happened)");
+        }
+        for line in lines {
+            let _ = writeln!(out, "  {}", line.replace('\n', "\n  "));
+        }
+        let errors = self.probe.errors();
+        if !errors.is_empty() {
+            let _ = writeln!(out, "\nThe robot's handler errors (latest last):");
+            for error in errors {
+                let _ = writeln!(out, "  {error}");
+            }
+        }
+        let failed: Vec<String> = self
+            .sim
+            .deliveries(&self.demo.robot.id)
+            .into_iter()
+            .filter(|d| {
+                !matches!(
+                    d.outcome,
+                    lag_sim::DeliveryOutcome::Delivered | lag_sim::DeliveryOutcome::Replayed
+                )
+            })
+            .map(|d| {
+                format!(
+                    "{} {} attempt {}: {:?}{}",
+                    d.event_type,
+                    d.event_id,
+                    d.attempt,
+                    d.outcome,
+                    d.error.map(|e| format!(" ({e})")).unwrap_or_default()
+                )
+            })
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(out, "\nDeliveries Lag could not make:");
+            for line in failed {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+        let unfinished = if unfinished {
+            self.unfinished()
+        } else {
+            Vec::new()
+        };
+        if !unfinished.is_empty() {
+            let _ = writeln!(out, "\nEvents the robot has not finished:");
+            for (kind, id) in unfinished {
+                let _ = writeln!(out, "  {kind} {id}");
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Kit {
+    fn drop(&mut self) {
+        if let Some(handle) = &self.handle {
+            handle.shutdown_handle().trigger();
+        }
+    }
+}
+
+impl fmt::Debug for Kit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kit")
+            .field("lag", &self.sim.base_url())
+            .field("robot", &self.robot_name)
+            .field("elapsed", &self.clock.elapsed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything that happened in the world since the kit started, as the local Lag reported it.
+struct Record {
+    events: Arc<Mutex<Vec<WorldEvent>>>,
+    changes: watch::Receiver<u64>,
+    task: JoinHandle<()>,
+}
+
+impl Record {
+    fn start(sim: &Sim) -> Self {
+        let mut feed = sim.subscribe();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let (tell, changes) = watch::channel(0);
+        let task = tokio::spawn({
+            let events = Arc::clone(&events);
+            async move {
+                while let Some(event) = feed.recv().await {
+                    events
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(event);
+                    tell.send_modify(|n| *n += 1);
+                }
+            }
+        });
+        Self {
+            events,
+            changes,
+            task,
+        }
+    }
+
+    fn events(&self) -> MutexGuard<'_, Vec<WorldEvent>> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The first event from position `from` on that `pick` takes, with its position.
+    fn find<T>(
+        &self,
+        from: usize,
+        mut pick: impl FnMut(&WorldEvent) -> Option<T>,
+    ) -> Option<(usize, T)> {
+        let events = self.events();
+        events
+            .iter()
+            .enumerate()
+            .skip(from)
+            .find_map(|(at, event)| pick(event).map(|value| (at, value)))
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.events().iter().map(ToString::to_string).collect()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.clone()
+    }
+}
+
+impl Drop for Record {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn data_text<'a>(event: &'a WorldEvent, key: &str) -> Option<&'a str> {
+    event.body.data.get(key).and_then(Value::as_str)
+}
