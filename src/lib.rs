@@ -4,3 +4,8 @@
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
+
+/// lag-sim's README, whose test example uses lag-bot's test kit.
+#[cfg(doctest)]
+#[doc = include_str!("../lag-sim/README.md")]
+mod lag_sim_readme {}

@@ -92,6 +92,16 @@
 //!
 //! `LAG_DEV_CHAT=off` leaves the terminal alone; members can then act through the local Lag's
 //! admin API (under `/_sim`). The local Lag stops after the robot has stopped.
+//!
+//! # Testing your robot
+//!
+//! With the `testing` feature (for tests only: under `[dev-dependencies]`), the test kit
+//! `testing::Kit` starts a robot against a local Lag in the test's process, over a real
+//! transport, and gives the test the members' side: members say, edit and delete messages,
+//! join and leave, and the test expects the robot's replies, its silence, its deletions and the
+//! events it received. Time is simulated: a ten-minute cooldown or a burst of paced replies
+//! takes milliseconds. Failures print the server's transcript and the robot's errors, and
+//! conversations can be written as transcript files. The `lag_bot::testing` module docs are the guide.
 
 #[doc(hidden)]
 pub mod __private;

@@ -2,8 +2,8 @@
 //! server, and every message posted in the server is printed as it arrives.
 //!
 //! Lines are read on a thread of their own: with a line editor (history, line editing) when
-//! stdin and stdout are a terminal, plainly otherwise. Printing is a task that looks for new
-//! messages ten times a second; on a terminal it prints through the editor, so that a reply
+//! stdin and stdout are a terminal, plainly otherwise. Printing is a task that follows the local
+//! Lag's feed of what happens; on a terminal it prints through the editor, so that a reply
 //! arriving while a line is being typed does not break that line.
 
 use std::collections::HashSet;
@@ -12,17 +12,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use lag_sim::{DeliveryOutcome, Demo, RoomMessage, Sim};
+use lag_sim::{DeliveryOutcome, Demo, EventFeed, EventType, Sim, WorldEvent};
 use rustyline::error::ReadlineError;
 use rustyline::{DefaultEditor, ExternalPrinter};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::input::{self, HELP, Input};
-
-/// How often the chat looks for new messages.
-const TICK: Duration = Duration::from_millis(100);
 
 /// The longest `/quit` waits for Lag to hand the robot what was sent.
 const SETTLE_PATIENCE: Duration = Duration::from_secs(10);
@@ -78,26 +76,24 @@ impl Shared {
         }
     }
 
-    /// Prints the messages not printed yet, oldest first.
-    fn print_new(&self) {
-        // Held throughout, so that the printing task and the reading thread print in order.
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let Ok(rooms) = self.sim.rooms(&self.server) else {
+    /// Prints a message, an edit or a deletion in the server, unless this terminal shows it
+    /// already (a line typed here).
+    fn print_event(&self, event: &WorldEvent) {
+        let shown = matches!(
+            event.kind,
+            EventType::RoomMessage | EventType::RoomMessageEdited | EventType::RoomMessageDeleted
+        );
+        if !shown || event.body.server_id != self.server {
             return;
-        };
-        let mut fresh = Vec::new();
-        for room in rooms {
-            let name = room.name.unwrap_or_default();
-            for message in self.sim.messages(&room.id) {
-                if seen.insert(message.id.clone()) {
-                    fresh.push((name.clone(), message));
-                }
-            }
         }
-        fresh.sort_by(|(_, a), (_, b)| (&a.created_at, &a.id).cmp(&(&b.created_at, &b.id)));
-        for (room, message) in fresh {
-            self.say(&transcript_line(&room, &message));
+        // Held while printing, so that a line posted from this terminal is recorded as seen
+        // before its event is looked at.
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = event.body.data.get("messageId").and_then(Value::as_str);
+        if event.kind == EventType::RoomMessage && id.is_some_and(|id| seen.contains(id)) {
+            return;
         }
+        self.say(&event.to_string());
     }
 
     /// Whether Lag has handed the robot every event it holds for it.
@@ -118,16 +114,6 @@ impl Shared {
     fn stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
-}
-
-/// How a message is shown: `#room author: text`, further lines indented.
-fn transcript_line(room: &str, message: &RoomMessage) -> String {
-    let author = message
-        .robot_name
-        .as_deref()
-        .unwrap_or(message.username.as_str());
-    let text = message.content.replace('\n', "\n    ");
-    format!("#{room} {author}: {text}")
 }
 
 impl Chat {
@@ -159,7 +145,8 @@ impl Chat {
             stopped: AtomicBool::new(false),
         });
         let closing = CancellationToken::new();
-        let transcript = tokio::spawn(print_loop(Arc::clone(&shared), closing.clone()));
+        let feed = shared.sim.subscribe();
+        let transcript = tokio::spawn(print_loop(Arc::clone(&shared), feed, closing.clone()));
         let (done, reader) = oneshot::channel();
         let mut session = Session {
             shared: Arc::clone(&shared),
@@ -205,13 +192,17 @@ impl Chat {
     }
 }
 
-async fn print_loop(shared: Arc<Shared>, closing: CancellationToken) {
-    let mut tick = tokio::time::interval(TICK);
+async fn print_loop(shared: Arc<Shared>, mut feed: EventFeed, closing: CancellationToken) {
     loop {
         tokio::select! {
-            _ = tick.tick() => shared.print_new(),
+            event = feed.recv() => match event {
+                Some(event) => shared.print_event(&event),
+                None => return,
+            },
             () = closing.cancelled() => {
-                shared.print_new();
+                while let Some(event) = feed.try_recv() {
+                    shared.print_event(&event);
+                }
                 return;
             }
         }
@@ -288,14 +279,14 @@ impl Session {
 
     /// Stops the robot gracefully once Lag has handed it what was sent.
     fn quit(&self) {
-        self.shared
-            .say("* stopping the robot once it has been handed what was sent");
         let deadline = Instant::now() + SETTLE_PATIENCE;
         while !self.shared.settled() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         // A handed-over event may still be on its way into the robot.
         std::thread::sleep(Duration::from_millis(200));
+        self.shared
+            .say("* stopping the robot: it finishes what it was handed");
         self.stop.cancel();
     }
 
@@ -322,7 +313,6 @@ impl Session {
             Ok(Input::Quit) => return Flow::Quit,
             Ok(Input::Help) => Ok(Some(HELP.to_owned())),
         };
-        self.shared.print_new();
         match said {
             Ok(Some(text)) => self.shared.say(&text),
             Ok(None) => {}

@@ -22,14 +22,18 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// Connects and starts receiving events in the background.
     ///
     /// It asks Lag who the robot is (so a bad key fails here, not at the first event), checks
-    /// the handlers (two commands claiming one trigger is an error), and binds the webhook
-    /// listener when there is one.
+    /// the handlers (two commands claiming one trigger is an error), binds the webhook listener
+    /// when there is one (unless it was bound already: a listener given to
+    /// [`WebhookConfig::listener`](crate::transport::WebhookConfig::listener), or dev mode's,
+    /// bound when the robot was built), and for SSE and long-poll waits until Lag accepted the
+    /// event connection (up to 10 s; then it keeps trying in the background).
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Unauthorized`] for a rejected key, [`ErrorKind::Config`] for conflicting
-    /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, or the
-    /// error of the identity call.
+    /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, the error of
+    /// the identity call, and Lag's refusal of the event connection when retrying cannot help
+    /// ([`ErrorKind::Conflict`] for a robot set up in Lag for another transport).
     pub async fn start(self) -> Result<RobotHandle> {
         let asked = std::time::Instant::now();
         let me = Arc::new(self.client.me().await?);
