@@ -1,10 +1,10 @@
 //! Commands and pattern listeners end to end: a robot built from `#[command]` and `#[hear]`
-//! functions, receiving members' messages from lag-sim over long-poll and answering through
-//! lag-sim's REST API.
+//! functions, run by the test kit against lag-sim, answering members through lag-sim's REST
+//! API.
 //!
-//! Each test posts its messages in one room, where the robot handles them in order, and ends
-//! with `!ping`: once the robot has answered `pong`, everything before it has been handled, so
-//! the robot's messages can be compared as a whole (including what it did not say).
+//! Each test posts its messages in one room, where the robot handles them in order, and
+//! compares everything the robot said there once it has handled them all (including what it
+//! did not say).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,10 +13,10 @@ use std::time::Duration;
 use lag_bot::Reply;
 use lag_bot::command::{Captures, Command, CommandOptions, Cooldown, MemberMention, Rest};
 use lag_bot::model::ServerRole;
-use lag_bot::transport::PollConfig;
-use lag_bot::{Ctx, Error, ErrorKind, RobotHandle, command, hear};
+use lag_bot::testing::Kit;
+use lag_bot::{Ctx, Error, ErrorKind, Robot, command, hear};
 
-use crate::support::{Seen, World, eventually, metric, stop, world};
+use crate::support::{Seen, eventually, metric};
 
 /// Replies with pong.
 #[command("!ping")]
@@ -95,52 +95,42 @@ async fn is_admin(ctx: Ctx) -> lag_bot::Result<bool> {
         .any(|m| m.user_id == sender && matches!(m.role, ServerRole::Owner | ServerRole::Admin)))
 }
 
-async fn start(robot: lag_bot::Robot) -> RobotHandle {
-    robot.start().await.expect("the robot starts")
+/// Starts a kit whose robot has `with` on top of the default builder.
+async fn start_kit(with: impl FnOnce(Robot) -> Robot) -> Kit {
+    Kit::start(|lag| Ok(with(lag.build()?)))
+        .await
+        .expect("the robot starts")
 }
 
-/// Posts each message as `user` in `room`, then `!ping`, and returns everything the robot said
-/// in that room once it has answered the ping (its `pong` removed).
-async fn conversation(world: &World, user: &str, room: &str, messages: &[&str]) -> Vec<String> {
-    let before = world.robot_messages(room).len();
+/// Posts each message as `user` in `room`, and returns everything the robot said in that room
+/// once it has handled them all.
+async fn conversation(kit: &Kit, user: &str, room: &str, messages: &[&str]) -> Vec<String> {
+    let member = kit.member(user).in_room(room);
     for message in messages {
-        world
-            .sim
-            .post(user, room, message)
-            .expect("the member posts");
+        member.say(message);
     }
-    world
-        .sim
-        .post(user, room, "!ping")
-        .expect("the member posts");
-    let said = eventually("the robot to answer the closing !ping", || {
-        let said: Vec<String> = world
-            .robot_messages(room)
-            .into_iter()
-            .skip(before)
-            .map(|m| m.content)
-            .collect();
-        (said.last().map(String::as_str) == Some("pong")).then_some(said)
-    })
-    .await;
-    said[..said.len() - 1].to_vec()
+    kit.replies()
+        .await
+        .iter()
+        .map(|m| m.text().to_owned())
+        .collect()
 }
 
 #[tokio::test]
 async fn typed_arguments_aliases_and_usage_errors() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(roll())
-        .command(add())
-        .command(echo())
-        .command(remind());
-    let handle = start(robot).await;
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(roll())
+            .command(add())
+            .command(echo())
+            .command(remind())
+    })
+    .await;
     let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
+        &kit,
+        "alice",
+        "general",
         &[
             "!roll 20",
             "!dice",
@@ -177,72 +167,49 @@ async fn typed_arguments_aliases_and_usage_errors() {
             r#""unclosed"#,
         ]
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn member_mentions_resolve_and_replies_thread() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(greet());
-    let handle = start(robot).await;
+    let kit = start_kit(|robot| robot.command(ping()).command(greet())).await;
+    let trigger = kit.member("alice").say("!greet @Bob 2");
+    kit.reply()
+        .await
+        .assert_text("hello hello @bob")
+        .assert_reply_to(&trigger);
     let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
-        &[
-            "!greet @Bob 2",
-            "!greet bob",
-            "!greet @nobody",
-            "!greet @Helper",
-        ],
+        &kit,
+        "alice",
+        "general",
+        &["!greet bob", "!greet @nobody", "!greet @Helper"],
     )
     .await;
-    let trigger = world
-        .sim
-        .messages(&world.demo.general)
-        .into_iter()
-        .find(|m| m.content == "!greet @Bob 2")
-        .expect("the trigger");
-    let greeting = world
-        .robot_messages(&world.demo.general)
-        .into_iter()
-        .find(|m| m.content.starts_with("hello"))
-        .expect("the greeting");
-    assert_eq!(greeting.content, "hello hello @bob");
-    assert_eq!(
-        greeting.reply_to.map(|r| r.id),
-        Some(trigger.id),
-        "a Reply::reply answers the triggering message"
-    );
     assert_eq!(
         said,
         [
-            "hello hello @bob",
             "who: `bob` is not a mention (type @ and pick a name)\nUsage: !greet <who> [times]",
             "who: `@nobody` does not name anyone on this server\nUsage: !greet <who> [times]",
             "who: `@Helper` is a robot, not a member\nUsage: !greet <who> [times]",
         ]
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn help_lists_and_explains_commands_and_near_misses_get_a_suggestion() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(roll())
-        .command(add())
-        .command(secret().hidden());
-    let handle = start(robot).await;
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(roll())
+            .command(add())
+            .command(secret().hidden())
+    })
+    .await;
     let said = conversation(
-        &world,
-        &world.demo.carol,
-        &world.demo.general,
+        &kit,
+        "carol",
+        "general",
         &[
             "!help",
             "!help dice",
@@ -270,27 +237,21 @@ async fn help_lists_and_explains_commands_and_near_misses_get_a_suggestion() {
             "you found it",
         ]
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn help_and_suggestions_can_be_turned_off_or_replaced() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let my_help = Command::new("!help", |_ctx: Ctx| async { "Ask a moderator." });
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(roll())
-        .command(my_help)
-        .command_options(CommandOptions::new().suggestions(false));
-    let handle = start(robot).await;
-    let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
-        &["!help", "!help roll", "!rol"],
-    )
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(roll())
+            .command(my_help)
+            .command_options(CommandOptions::new().suggestions(false))
+    })
     .await;
+    let said = conversation(&kit, "alice", "general", &["!help", "!help roll", "!rol"]).await;
     assert_eq!(
         said,
         [
@@ -298,46 +259,33 @@ async fn help_and_suggestions_can_be_turned_off_or_replaced() {
             "unexpected extra argument `roll`\nUsage: !help"
         ]
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 
-    let world = crate::support::world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command_options(CommandOptions::new().help(false));
-    let handle = start(robot).await;
-    let said = conversation(&world, &world.demo.alice, &world.demo.general, &["!help"]).await;
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command_options(CommandOptions::new().help(false))
+    })
+    .await;
+    let said = conversation(&kit, "alice", "general", &["!help"]).await;
     assert!(said.is_empty(), "{said:?}");
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn cooldowns_answer_kindly_per_user_and_per_room() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let flip = Command::new("!flip", |_ctx: Ctx| async { "heads" })
         .cooldown(Cooldown::per_room(Duration::from_secs(3_600)).message("Wait {remaining}."));
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3_600))))
-        .command(flip);
-    let handle = start(robot).await;
-    let (general, welcome) = (&world.demo.general, &world.demo.welcome);
-    let alice_said = conversation(
-        &world,
-        &world.demo.alice,
-        general,
-        &["!roll", "!dice 4", "!flip"],
-    )
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3_600))))
+            .command(flip)
+    })
     .await;
-    let bob_said = conversation(
-        &world,
-        &world.demo.bob,
-        general,
-        &["!roll 12", "!flip", "!roll bad"],
-    )
-    .await;
-    let bob_elsewhere = conversation(&world, &world.demo.bob, welcome, &["!flip"]).await;
+    let alice_said = conversation(&kit, "alice", "general", &["!roll", "!dice 4", "!flip"]).await;
+    let bob_said = conversation(&kit, "bob", "general", &["!roll 12", "!flip", "!roll bad"]).await;
+    let bob_elsewhere = conversation(&kit, "bob", "welcome", &["!flip"]).await;
     assert_eq!(alice_said.len(), 3);
     assert_eq!(alice_said[0], "rolled a d6");
     assert!(
@@ -359,40 +307,28 @@ async fn cooldowns_answer_kindly_per_user_and_per_room() {
         ["heads"],
         "another room has its own cooldown"
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn checks_refuse_before_arguments_are_looked_at() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(
-            kick()
-                .check(is_admin)
-                .denied_message("Only admins can kick."),
-        )
-        .command(
-            Command::new("!purge", |_ctx: Ctx| async { "purged" }).only_roles([ServerRole::Owner]),
-        );
-    let handle = start(robot).await;
-    let carol_said = conversation(
-        &world,
-        &world.demo.carol,
-        &world.demo.general,
-        &["!kick @bob", "!kick"],
-    )
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(
+                kick()
+                    .check(is_admin)
+                    .denied_message("Only admins can kick."),
+            )
+            .command(
+                Command::new("!purge", |_ctx: Ctx| async { "purged" })
+                    .only_roles([ServerRole::Owner]),
+            )
+    })
     .await;
-    let bob_said = conversation(
-        &world,
-        &world.demo.bob,
-        &world.demo.general,
-        &["!kick @carol", "!kick", "!purge"],
-    )
-    .await;
-    let alice_said =
-        conversation(&world, &world.demo.alice, &world.demo.general, &["!purge"]).await;
+    let carol_said = conversation(&kit, "carol", "general", &["!kick @bob", "!kick"]).await;
+    let bob_said = conversation(&kit, "bob", "general", &["!kick @carol", "!kick", "!purge"]).await;
+    let alice_said = conversation(&kit, "alice", "general", &["!purge"]).await;
     assert_eq!(
         carol_said,
         ["Only admins can kick.", "Only admins can kick."]
@@ -406,26 +342,23 @@ async fn checks_refuse_before_arguments_are_looked_at() {
         ]
     );
     assert_eq!(alice_said, ["purged"], "the owner may purge");
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn a_mention_of_the_robot_addresses_a_command_and_prefixes_are_configurable() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(roll())
-        .command(ping())
-        .command_options(
+    let kit = start_kit(|robot| {
+        robot.command(roll()).command(ping()).command_options(
             CommandOptions::new()
                 .prefixes(["?", "!"])
                 .case_insensitive(false),
-        );
-    let handle = start(robot).await;
+        )
+    })
+    .await;
     let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
+        &kit,
+        "alice",
+        "general",
         &[
             "@Helper roll 4",
             "@helper, ?roll 5",
@@ -447,22 +380,16 @@ async fn a_mention_of_the_robot_addresses_a_command_and_prefixes_are_configurabl
             "Unknown command `?ROLL`. Did you mean `?roll`?",
         ],
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn pattern_listeners_match_through_one_set_with_captures() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .hear(no_spam())
-        .hear(cookies());
-    let handle = start(robot).await;
+    let kit = start_kit(|robot| robot.command(ping()).hear(no_spam()).hear(cookies())).await;
     let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
+        &kit,
+        "alice",
+        "general",
         &[
             "no SPAM here",
             "I ate 12 cookies",
@@ -480,61 +407,56 @@ async fn pattern_listeners_match_through_one_set_with_captures() {
     let mut last = said[2..].to_vec();
     last.sort();
     assert_eq!(last, ["1 cookies eaten", "Please don't spam."]);
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_robot_ignores_its_own_ping_echo() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
     let parrot = Command::new("!parrot", move |_ctx: Ctx| {
         counter.fetch_add(1, Ordering::SeqCst);
         async { "!parrot" }
     });
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(parrot);
-    let handle = start(robot).await;
-    let said = conversation(&world, &world.demo.alice, &world.demo.general, &["!parrot"]).await;
+    let kit = start_kit(|robot| robot.command(ping()).command(parrot)).await;
+    let said = conversation(&kit, "alice", "general", &["!parrot"]).await;
     assert_eq!(said, ["!parrot"]);
-    let said = conversation(&world, &world.demo.alice, &world.demo.general, &[]).await;
+    let said = conversation(&kit, "alice", "general", &[]).await;
     assert!(said.is_empty(), "{said:?}");
     assert_eq!(
         runs.load(Ordering::SeqCst),
         1,
         "its own `!parrot` did not run it again"
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn handler_errors_go_to_the_error_hook_under_the_command_name() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let errors = Seen::default();
     let seen = errors.clone();
-    let robot = world
-        .robot(PollConfig::new())
-        .command(ping())
-        .command(add())
-        .hear(boom())
-        .on_error(move |error, cx| {
-            let seen = seen.clone();
-            async move {
-                seen.push(format!(
-                    "{} panicked={}: {error}",
-                    cx.handler(),
-                    cx.panicked()
-                ));
-            }
-        });
-    let handle = start(robot).await;
-    let metrics = handle.metrics().clone();
+    let kit = start_kit(|robot| {
+        robot
+            .command(ping())
+            .command(add())
+            .hear(boom())
+            .on_error(move |error, cx| {
+                let seen = seen.clone();
+                async move {
+                    seen.push(format!(
+                        "{} panicked={}: {error}",
+                        cx.handler(),
+                        cx.panicked()
+                    ));
+                }
+            })
+    })
+    .await;
+    let metrics = kit.handle().metrics().clone();
     let said = conversation(
-        &world,
-        &world.demo.alice,
-        &world.demo.general,
+        &kit,
+        "alice",
+        "general",
         &["!add 9223372036854775807 1", "boom"],
     )
     .await;
@@ -565,5 +487,5 @@ async fn handler_errors_go_to_the_error_hook_under_the_command_name() {
         ),
         1.0
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }

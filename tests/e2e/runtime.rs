@@ -1,12 +1,13 @@
 //! The runtime's promises, end to end against lag-sim (over long-poll, the simplest
-//! transport): what it ignores, ordering across rooms, the bound on concurrent handlers,
-//! robot state and metrics.
+//! transport, or through the test kit where a test is a conversation): what it ignores,
+//! ordering across rooms, the bound on concurrent handlers, robot state and metrics, replies.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use lag_bot::command::{Captures, Hear};
 use lag_bot::events::RoomMessage;
+use lag_bot::testing::Kit;
 use lag_bot::transport::PollConfig;
 use lag_bot::{Ctx, ErrorKind, Listener, Reply};
 use lag_sim::{DeliveryOutcome, RobotSpec};
@@ -51,26 +52,17 @@ fn echo(seen: &Seen) -> Listener {
 
 #[tokio::test]
 async fn the_robot_ignores_its_own_messages() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
-    let handle = world
-        .robot(PollConfig::new())
-        .on(echo(&seen))
-        .start()
+    let kit = Kit::start(|lag| Ok(lag.build()?.on(echo(&seen))))
         .await
         .unwrap();
-
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "ping")
-        .unwrap();
-    let robot_id = world.demo.robot.id.clone();
-    // Both the member's message and the robot's own echo reach the robot.
-    let own = delivered(&world, |data| data["robotId"] == robot_id.as_str()).await;
-    assert_eq!(own, 1);
-
-    stop(handle, world).await;
+    kit.member("alice").say("ping");
+    // The kit waits until the robot has handled its own echo too.
+    let said = kit.replies().await;
+    assert_eq!(said.len(), 1, "{said:?}");
+    said[0].assert_text("echo: ping");
     assert_eq!(seen.all(), ["ping"], "the echo of the echo never ran");
+    kit.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -274,29 +266,16 @@ async fn handlers_share_the_robot_state_and_metrics_are_served() {
 
 #[tokio::test]
 async fn commands_run_from_room_messages_and_reply_in_the_room() {
-    let world = world(lag_sim::Transport::LongPoll).await;
     let seen = Seen::default();
-    let handle = world
-        .robot(PollConfig::new())
-        .command(lag_bot::command::Command::new(
-            "!add",
-            |_ctx: Ctx, a: i64, b: i64| async move { format!("{}", a + b) },
-        ))
-        .on(recorder(&seen))
-        .start()
+    let add = lag_bot::command::Command::new("!add", |_ctx: Ctx, a: i64, b: i64| async move {
+        format!("{}", a + b)
+    });
+    let kit = Kit::start(|lag| Ok(lag.build()?.command(add).on(recorder(&seen))))
         .await
         .unwrap();
-
-    world
-        .sim
-        .post(&world.demo.alice, &world.demo.general, "!add 2 40")
-        .unwrap();
-    let answer = eventually("the command's answer", || {
-        world.robot_messages(&world.demo.general).into_iter().next()
-    })
-    .await;
-    assert_eq!(answer.content, "42");
-    stop(handle, world).await;
+    kit.member("alice").say("!add 2 40");
+    kit.reply().await.assert_text("42");
+    kit.stop().await.unwrap();
     assert_eq!(
         seen.all(),
         ["!add 2 40"],
@@ -360,51 +339,40 @@ fn long_text() -> String {
 
 #[tokio::test]
 async fn long_listener_and_pattern_replies_are_split_like_a_commands() {
-    let world = world(lag_sim::Transport::LongPoll).await;
-    let handle = world
-        .robot(PollConfig::new())
-        .on(Listener::new(|_ctx: Ctx, msg: RoomMessage| async move {
-            (msg.content == "listener").then(long_text)
-        }))
-        .hear(Hear::new("^pattern$", |_ctx: Ctx, _caps: Captures| async {
-            Reply::reply(long_text())
-        }))
-        .start()
-        .await
-        .unwrap();
-    let general = world.demo.general.clone();
+    let kit = Kit::start(|lag| {
+        Ok(lag
+            .build()?
+            .on(Listener::new(|_ctx: Ctx, msg: RoomMessage| async move {
+                (msg.content == "listener").then(long_text)
+            }))
+            .hear(Hear::new("^pattern$", |_ctx: Ctx, _caps: Captures| async {
+                Reply::reply(long_text())
+            })))
+    })
+    .await
+    .unwrap();
     let words: Vec<String> = long_text().split(' ').map(str::to_owned).collect();
     assert!(long_text().chars().count() > 4_000);
+    let alice = kit.member("alice");
 
-    world.post("listener");
-    let parts = eventually("the listener's reply in three parts", || {
-        let parts = world.robot_messages(&general);
-        (parts.len() >= 3).then_some(parts)
-    })
-    .await;
+    alice.say("listener");
+    let parts = kit.replies().await;
     assert_eq!(parts.len(), 3);
-    assert!(parts.iter().all(|p| p.content.chars().count() <= 2_000));
+    assert!(parts.iter().all(|p| p.text().chars().count() <= 2_000));
     let said: Vec<&str> = parts
         .iter()
-        .flat_map(|p| p.content.split_whitespace())
+        .flat_map(|p| p.text().split_whitespace())
         .collect();
     assert_eq!(said, words, "every word once, in order");
-    assert!(parts.iter().all(|p| p.reply_to.is_none()));
+    assert!(parts.iter().all(|p| p.reply_to().is_none()));
 
-    let trigger = world.post("pattern");
-    let parts = eventually("the pattern listener's reply in three more parts", || {
-        let parts = world.robot_messages(&general);
-        (parts.len() >= 6).then_some(parts)
-    })
-    .await;
-    let threaded: Vec<Option<String>> = parts[3..]
-        .iter()
-        .map(|p| p.reply_to.as_ref().map(|r| r.id.clone()))
-        .collect();
+    let trigger = alice.say("pattern");
+    let parts = kit.replies().await;
+    let threaded: Vec<Option<&str>> = parts.iter().map(|p| p.reply_to()).collect();
     assert_eq!(
         threaded,
-        [Some(trigger.id), None, None],
+        [Some(trigger.id()), None, None],
         "the first part answers"
     );
-    stop(handle, world).await;
+    kit.stop().await.unwrap();
 }

@@ -78,6 +78,8 @@
 //!   with `*` for any text, [`assert_reply_to`](Message::assert_reply_to), ...). Replies are
 //!   taken in order: each call returns the next one.
 //! - [`no_reply`](Kit::no_reply): the robot handled everything and said nothing more there.
+//! - [`replies`](Kit::replies): everything the robot said there, once it handled everything,
+//!   for a conversation checked as a whole.
 //! - [`deleted`](Kit::deleted): a message was deleted.
 //! - [`received`](Kit::received): the robot has handled an event of a given type, returned
 //!   typed (`kit.received::<MemberJoin>()`).
@@ -489,6 +491,43 @@ impl Kit {
         let room = self.room_name(room_id);
         let what = format!("a message from {} in #{room}", self.robot_name);
         self.wait(&what, |kit| kit.take_reply(room_id)).await
+    }
+
+    /// Everything the robot has said in the room a member last spoke in since the replies
+    /// already taken, once it has handled every event: for a conversation checked as a whole.
+    ///
+    /// ```no_run
+    /// # async fn run(kit: lag_bot::testing::Kit) {
+    /// let carol = kit.member("carol");
+    /// for line in ["!roll 6", "!roll six", "hello"] {
+    ///     carol.say(line);
+    /// }
+    /// let said: Vec<String> = kit.replies().await.iter().map(|m| m.text().to_owned()).collect();
+    /// assert_eq!(said.len(), 2, "no answer to hello");
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the robot does not finish within the kit's patience.
+    pub async fn replies(&self) -> Vec<Message> {
+        let room_id = self.current_room();
+        self.replies_at(&room_id).await
+    }
+
+    /// Like [`replies`](Self::replies), in room `room`.
+    ///
+    /// # Panics
+    ///
+    /// As [`replies`](Self::replies), and when the server has no such room.
+    pub async fn replies_in(&self, room: &str) -> Vec<Message> {
+        let room_id = self.room_id(room);
+        self.replies_at(&room_id).await
+    }
+
+    async fn replies_at(&self, room_id: &str) -> Vec<Message> {
+        self.settle().await;
+        std::iter::from_fn(|| self.take_reply(room_id)).collect()
     }
 
     /// Checks that the robot, once it has handled every event, has said nothing more in the
