@@ -246,9 +246,9 @@ pub(crate) struct AttributeMacro<'a, A> {
     pub(crate) name: &'a str,
     /// An example signature shown when the item is not a function.
     pub(crate) example: &'a str,
-    /// For listeners, which take exactly one parameter after the context: what to say about
-    /// each further parameter.
-    pub(crate) extra_param: Option<&'a str>,
+    /// For listeners and jobs, which take at most `.0` parameters after the context: what to
+    /// say about each further parameter.
+    pub(crate) extra_param: Option<(usize, &'a str)>,
     /// Reads the attribute's arguments.
     pub(crate) parse: fn(TokenStream, &mut Errors) -> Option<A>,
     /// Expands a checked attribute and function.
@@ -272,8 +272,8 @@ impl<A> AttributeMacro<'_, A> {
         let mut errors = Errors::default();
         let parsed = (self.parse)(attr, &mut errors);
         let handler = HandlerFn::parse(&function, self.name, &mut errors);
-        if let (Some(handler), Some(message)) = (&handler, self.extra_param) {
-            for extra in handler.params.iter().skip(1) {
+        if let (Some(handler), Some((allowed, message))) = (&handler, self.extra_param) {
+            for extra in handler.params.iter().skip(allowed) {
                 errors.at(&extra.ty, message);
             }
         }

@@ -11,9 +11,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     AttributeMacro {
         name: "`#[hear(...)]`",
         example: "async fn spam(ctx: Ctx, caps: Captures)",
-        extra_param: Some(
+        extra_param: Some((
+            1,
             "a `#[hear(...)]` listener takes the context and the `Captures`; remove this parameter",
-        ),
+        )),
         parse: parse_attr,
         expand: expand_hear,
     }

@@ -8,6 +8,7 @@
 mod command;
 mod handler;
 mod hear;
+mod job;
 mod on;
 
 use proc_macro::TokenStream;
@@ -142,4 +143,54 @@ pub fn on(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn hear(attr: TokenStream, item: TokenStream) -> TokenStream {
     hear::expand(attr.into(), item.into()).into()
+}
+
+/// Makes an `async fn` a job that runs every period: `#[every("5m")]`.
+///
+/// The function becomes `fn poll() -> Job<S>`, to register with the robot's `job`. It takes
+/// the context only, and returns what a handler returns (a job has no room: post with
+/// `Reply::in_room` or the client). The period is whole seconds, minutes, hours or days:
+/// `90s`, `5m`, `1h30m`, `2d`; anything else is a compile error on it. See `lag_bot::job`.
+///
+/// ```
+/// use lag_bot::{every, Ctx, job::Job};
+///
+/// /// Checks the game server for finished matches.
+/// #[every("5m")]
+/// async fn poll(ctx: Ctx) -> lag_bot::Result<()> {
+///     let _ = ctx.client();
+///     Ok(())
+/// }
+///
+/// let poll: Job = poll();
+/// assert_eq!(poll.name(), "poll");
+/// assert_eq!(poll.schedule().to_string(), "every 5m");
+/// ```
+#[proc_macro_attribute]
+pub fn every(attr: TokenStream, item: TokenStream) -> TokenStream {
+    job::expand_every(attr.into(), item.into()).into()
+}
+
+/// Makes an `async fn` a job that runs at the moments a cron expression names:
+/// `#[cron("0 9 * * *")]`, or `#[cron("0 9 * * 1-5", tz = "Europe/Paris")]`.
+///
+/// Five fields (minute, hour, day of month, month, day of week), or six with seconds first,
+/// and aliases such as `@daily`. A malformed expression is a compile error on it; the time
+/// zone (the machine's local one by default) is looked up in the tz database when the robot
+/// starts, and an unknown one stops the start with an error naming it. See `lag_bot::job`.
+///
+/// ```
+/// use lag_bot::{cron, Ctx, Reply};
+///
+/// /// Posts the daily digest.
+/// #[cron("0 9 * * *", tz = "Europe/Paris")]
+/// async fn digest(_ctx: Ctx) -> Reply {
+///     Reply::say("Here is yesterday in numbers.").in_room("room_01J0000000000000000000000")
+/// }
+///
+/// assert_eq!(digest().schedule().to_string(), "cron `0 9 * * *` in Europe/Paris");
+/// ```
+#[proc_macro_attribute]
+pub fn cron(attr: TokenStream, item: TokenStream) -> TokenStream {
+    job::expand_cron(attr.into(), item.into()).into()
 }

@@ -28,9 +28,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     AttributeMacro {
         name: "`#[on(...)]`",
         example: "async fn welcome(ctx: Ctx, join: MemberJoin)",
-        extra_param: Some(
+        extra_param: Some((
+            1,
             "an `#[on(...)]` listener takes the context and the event's payload; remove this parameter",
-        ),
+        )),
         parse: parse_attr,
         expand: expand_listener,
     }

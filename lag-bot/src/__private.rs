@@ -1,4 +1,4 @@
-//! What the `#[command]`, `#[on]` and `#[hear]` expansions name. Not a public API: it changes
+//! What the `#[command]`, `#[on]`, `#[hear]`, `#[every]` and `#[cron]` expansions name. Not a public API: it changes
 //! whenever the macros do.
 
 use std::future::Future;
@@ -10,6 +10,7 @@ use crate::reply::{IntoReply, Reply, ReplyFuture};
 
 pub use crate::command::{Captures, Command, Hear};
 pub use crate::events;
+pub use crate::job::{Job, Schedule};
 pub use crate::listener::Listener;
 pub use core::result::Result::Ok;
 

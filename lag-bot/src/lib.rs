@@ -113,6 +113,7 @@ pub mod ctx;
 mod dev;
 pub mod error;
 pub mod events;
+pub mod job;
 pub mod listener;
 #[cfg(any(feature = "dev", feature = "testing"))]
 mod local;
@@ -132,7 +133,7 @@ pub use client::Client;
 pub use ctx::Ctx;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use events::Event;
-pub use lag_bot_macros::{command, hear, on};
+pub use lag_bot_macros::{command, cron, every, hear, on};
 pub use listener::Listener;
 pub use model::SendMessage;
 pub use reply::{IntoReply, Reply};

@@ -23,7 +23,7 @@ use prometheus_client::registry::Registry;
 /// | `lag_bot_dedup_hits_total` | counter | `transport` |
 /// | `lag_bot_queue_depth` | gauge | accepted deliveries not yet finished |
 /// | `lag_bot_handlers_running` | gauge | |
-/// | `lag_bot_handler_duration_seconds` | histogram | `handler` |
+/// | `lag_bot_handler_duration_seconds` | histogram | `handler` (a scheduled job by its name) |
 /// | `lag_bot_handler_errors_total` | counter | `handler`, `cause` (`error`, `panic`) |
 /// | `lag_bot_transport_reconnects_total` | counter | `transport` |
 /// | `lag_bot_limiter_wait_seconds` | histogram | time outgoing calls waited for the rate limiter |

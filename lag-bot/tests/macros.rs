@@ -23,6 +23,7 @@ fn misuses_fail_to_compile() {
         "too_many_params",
         "wrong_state",
         "state_after_build",
+        "bad_schedule",
     ] {
         cases.compile_fail(format!("tests/ui/{case}.rs"));
     }
@@ -52,6 +53,15 @@ mod pass_hear {
 
 mod pass_on {
     include!("ui/pass_on.rs");
+
+    #[test]
+    fn compiles_and_runs() {
+        main();
+    }
+}
+
+mod pass_job {
+    include!("ui/pass_job.rs");
 
     #[test]
     fn compiles_and_runs() {

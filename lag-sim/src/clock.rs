@@ -108,6 +108,8 @@ pub struct ManualClock {
 
 struct ManualInner {
     origin: Instant,
+    /// The wall-clock time at `origin`.
+    wall_origin: SystemTime,
     state: Mutex<ManualState>,
     /// Carries the elapsed time; sleepers wake on each change.
     ticks: watch::Sender<Duration>,
@@ -130,9 +132,16 @@ impl Default for ManualClock {
 impl ManualClock {
     /// A clock that starts at the real time now and stands still until advanced.
     pub fn new() -> Self {
+        Self::starting_at(SystemTime::now())
+    }
+
+    /// A clock whose wall-clock time ([`now_system`](Self::now_system)) starts at `wall`: for
+    /// tests of what happens at a given date, such as a daylight-saving change.
+    pub fn starting_at(wall: SystemTime) -> Self {
         Self {
             inner: Arc::new(ManualInner {
                 origin: Instant::now(),
+                wall_origin: wall,
                 state: Mutex::new(ManualState::default()),
                 ticks: watch::Sender::new(Duration::ZERO),
             }),
@@ -149,6 +158,12 @@ impl ManualClock {
     /// The simulated time now.
     pub fn now(&self) -> Instant {
         self.inner.origin + self.elapsed()
+    }
+
+    /// The simulated wall-clock time now: the time the clock started at, plus
+    /// [`elapsed`](Self::elapsed).
+    pub fn now_system(&self) -> SystemTime {
+        self.inner.wall_origin + self.elapsed()
     }
 
     /// How much simulated time has passed since the clock was made.

@@ -82,6 +82,11 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         }
     }
 
+    /// What every handler run shares; jobs run with it too.
+    pub(crate) fn shared(&self) -> Arc<Shared<S>> {
+        Arc::clone(&self.shared)
+    }
+
     /// Stops taking deliveries that may be refused (webhook). Deliveries already taken from Lag
     /// (SSE, poll) are still accepted until [`drain`](Self::drain).
     pub(crate) fn close(&self) {
@@ -216,7 +221,8 @@ impl<S: Send + Sync + 'static> Shared<S> {
         }
     }
 
-    async fn run(&self, ctx: &Ctx<S>, run: Run) {
+    /// Runs one handler (or job) to the end: its permit, metrics, panics and errors.
+    pub(crate) async fn run(&self, ctx: &Ctx<S>, run: Run) {
         let name = run.name.clone();
         let span = tracing::info_span!("handler", handler = %name);
         async {
@@ -225,7 +231,14 @@ impl<S: Send + Sync + 'static> Shared<S> {
             };
             self.metrics.handlers_running().inc();
             let started = Instant::now();
-            let outcome = AssertUnwindSafe(run.finish(ctx)).catch_unwind().await;
+            let finished = AssertUnwindSafe(run.finish(ctx)).catch_unwind();
+            #[cfg(feature = "testing")]
+            let outcome = match &self.probe {
+                Some(probe) => probe.activity.run(finished).await,
+                None => finished.await,
+            };
+            #[cfg(not(feature = "testing"))]
+            let outcome = finished.await;
             self.metrics.handlers_running().dec();
             self.metrics.handler_finished(&name, started.elapsed());
             let (error, panicked) = match outcome {
@@ -245,7 +258,14 @@ impl<S: Send + Sync + 'static> Shared<S> {
         .await;
     }
 
-    async fn report(&self, handler: Cow<'static, str>, error: Error, panicked: bool, ctx: &Ctx<S>) {
+    /// Gives a handler's failure to the metrics and the error hook.
+    pub(crate) async fn report(
+        &self,
+        handler: Cow<'static, str>,
+        error: Error,
+        panicked: bool,
+        ctx: &Ctx<S>,
+    ) {
         self.metrics.handler_failed(&handler, panicked);
         #[cfg(feature = "testing")]
         if let Some(probe) = &self.probe {

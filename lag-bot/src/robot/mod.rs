@@ -27,6 +27,7 @@ mod error_hook;
 mod handle;
 mod handlers;
 mod ignore;
+mod jobs;
 mod lanes;
 #[cfg(feature = "testing")]
 pub(crate) mod probe;
@@ -48,6 +49,7 @@ pub use shutdown::Shutdown;
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldowns};
+use crate::job::{Job, JobStore, MemoryJobStore};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::transport::{DedupStore, MemoryDedup, Transport};
@@ -86,6 +88,9 @@ pub struct Robot<S = ()> {
     allow_robots: bool,
     dedup: Arc<dyn DedupStore>,
     cooldowns: Arc<dyn CooldownStore>,
+    jobs: Vec<Job<S>>,
+    job_store: Arc<dyn JobStore>,
+    clock: Clock,
     shutdown: Shutdown,
     /// The local Lag of dev mode, opened as a chat when the robot starts.
     #[cfg(feature = "dev")]
@@ -154,6 +159,9 @@ impl<S: Send + Sync + 'static> Robot<S> {
             allow_robots: false,
             dedup: Arc::new(MemoryDedup::default()),
             cooldowns: Arc::new(MemoryCooldowns::with_clock(clock.clone())),
+            jobs: Vec::new(),
+            job_store: Arc::new(MemoryJobStore::new()),
+            clock: clock.clone(),
             shutdown: Shutdown::new(),
             #[cfg(feature = "dev")]
             dev: None,
@@ -249,6 +257,19 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// cooldown holds whichever replica a command reaches.
     pub fn cooldown_store(mut self, store: Arc<dyn CooldownStore>) -> Self {
         self.cooldowns = store;
+        self
+    }
+
+    /// Adds a scheduled job (see [`job`](crate::job)); it starts with the robot.
+    pub fn job(mut self, job: Job<S>) -> Self {
+        self.jobs.push(job);
+        self
+    }
+
+    /// Replaces the in-memory store of the jobs' last runs, e.g. with one on disk, so that a
+    /// restarted robot knows which runs it missed (see [`Missed`](crate::job::Missed)).
+    pub fn job_store(mut self, store: Arc<dyn JobStore>) -> Self {
+        self.job_store = store;
         self
     }
 

@@ -1,9 +1,11 @@
 //! What the test kit sees of a running robot: which events it has finished, and its errors.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
+
+use crate::clock::Activity;
 
 /// How many of the robot's latest errors are kept.
 const KEPT_ERRORS: usize = 20;
@@ -14,6 +16,8 @@ const KEPT_ERRORS: usize = 20;
 pub(crate) struct Probe {
     state: Mutex<State>,
     changes: watch::Sender<u64>,
+    /// The handler and job runs under way, and which wait only on time.
+    pub(crate) activity: Arc<Activity>,
 }
 
 #[derive(Debug, Default)]
@@ -22,6 +26,8 @@ struct State {
     /// Finished events in order: (event id, wire type).
     order: Vec<(String, String)>,
     errors: VecDeque<String>,
+    /// Job runs under way.
+    jobs_running: usize,
 }
 
 impl Default for Probe {
@@ -29,6 +35,7 @@ impl Default for Probe {
         Self {
             state: Mutex::default(),
             changes: watch::Sender::new(0),
+            activity: Arc::default(),
         }
     }
 }
@@ -68,6 +75,18 @@ impl Probe {
         self.changed();
     }
 
+    /// A job run starts; it ends when the guard is dropped.
+    pub(crate) fn job_run(self: &Arc<Self>) -> JobRun {
+        self.state().jobs_running += 1;
+        self.changed();
+        JobRun(Arc::clone(self))
+    }
+
+    /// How many job runs are under way.
+    pub(crate) fn jobs_running(&self) -> usize {
+        self.state().jobs_running
+    }
+
     /// Whether the dispatcher is done with event `id`.
     pub(crate) fn has_finished(&self, id: &str) -> bool {
         self.state().finished.contains(id)
@@ -86,5 +105,18 @@ impl Probe {
     /// Wakes on every change.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
+    }
+}
+
+/// A job run under way, as the probe counts it.
+pub(crate) struct JobRun(Arc<Probe>);
+
+impl Drop for JobRun {
+    fn drop(&mut self) {
+        {
+            let mut state = self.0.state();
+            state.jobs_running = state.jobs_running.saturating_sub(1);
+        }
+        self.0.changed();
     }
 }

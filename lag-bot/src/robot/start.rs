@@ -8,10 +8,12 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use super::dispatch::{Dispatcher, Shared};
 use super::handle::joined;
 use super::handlers::Handlers;
+use super::jobs::Scheduler;
 use super::{Robot, RobotHandle, Shutdown};
 use crate::transport::server::{self, Routes};
 use crate::transport::webhook::Listen;
@@ -51,6 +53,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             self.command_options,
             self.cooldowns,
         )?;
+        super::jobs::check(&self.jobs)?;
         let (listeners, commands, hears) = handlers.counts();
         tracing::info!(
             robot = me.id,
@@ -59,8 +62,12 @@ impl<S: Send + Sync + 'static> Robot<S> {
             listeners,
             commands,
             hears,
+            jobs = self.jobs.len(),
             "robot starting"
         );
+        for job in &self.jobs {
+            tracing::info!(job = %job.name, schedule = %job.schedule, "job");
+        }
         let shared = Shared {
             state: self.state,
             client: self.client.clone(),
@@ -174,12 +181,29 @@ impl<S: Send + Sync + 'static> Robot<S> {
             }
         }
 
+        let jobs = TaskTracker::new();
+        Scheduler {
+            shared: dispatcher.shared(),
+            clock: self.clock,
+            store: self.job_store,
+            stop: self.shutdown.token().clone(),
+        }
+        .spawn(self.jobs, &jobs);
+        jobs.close();
+
         let shutdown = self.shutdown.clone();
         #[cfg(feature = "dev")]
         let dev = self
             .dev
             .map(|lag| lag.open(&me.name, self.shutdown.token().clone()));
-        let supervised = supervise(shutdown.clone(), consumer, servers, dispatcher, stop_server);
+        let supervised = supervise(
+            shutdown.clone(),
+            consumer,
+            servers,
+            jobs,
+            dispatcher,
+            stop_server,
+        );
         let supervisor = tokio::spawn(async move {
             let outcome = supervised.await;
             #[cfg(feature = "dev")]
@@ -230,6 +254,7 @@ async fn supervise<S: Send + Sync + 'static>(
     shutdown: Shutdown,
     mut consumer: Option<JoinHandle<Result<()>>>,
     mut servers: Vec<JoinHandle<Result<()>>>,
+    jobs: TaskTracker,
     dispatcher: Arc<Dispatcher<S>>,
     stop_server: CancellationToken,
 ) -> Result<()> {
@@ -273,7 +298,8 @@ async fn supervise<S: Send + Sync + 'static>(
     if let Err(error) = &outcome {
         tracing::error!(%error, "robot stopping after a failure");
     }
-    tracing::info!("robot stopping: finishing accepted events");
+    tracing::info!("robot stopping: finishing accepted events and running jobs");
+    jobs.wait().await;
     dispatcher.close();
     if let Some(handle) = consumer {
         let result = joined(handle.await);

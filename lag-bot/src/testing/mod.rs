@@ -139,7 +139,7 @@ use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use lag_sim::{Demo, EventType, ManualClock, Sim, SimConfig, WorldEvent};
 use serde_json::Value;
@@ -211,6 +211,7 @@ impl Via {
 pub struct KitBuilder {
     via: Via,
     patience: Duration,
+    start_at: Option<SystemTime>,
 }
 
 impl Default for KitBuilder {
@@ -218,6 +219,7 @@ impl Default for KitBuilder {
         Self {
             via: Via::default(),
             patience: PATIENCE,
+            start_at: None,
         }
     }
 }
@@ -235,6 +237,13 @@ impl KitBuilder {
         self
     }
 
+    /// Starts simulated time at the wall-clock time `at` instead of now: what cron jobs read,
+    /// for a test of a given date (a daylight-saving change, a month's end).
+    pub fn start_at(mut self, at: SystemTime) -> Self {
+        self.start_at = Some(at);
+        self
+    }
+
     /// Starts the local Lag, builds the robot with `robot` and starts it. See [`Kit::start`].
     ///
     /// # Errors
@@ -247,7 +256,9 @@ impl KitBuilder {
         S: Send + Sync + 'static,
         F: FnOnce(RobotBuilder) -> Result<Robot<S>>,
     {
-        let clock = ManualClock::new();
+        let clock = self
+            .start_at
+            .map_or_else(ManualClock::new, ManualClock::starting_at);
         let sim = Sim::start(SimConfig {
             clock: Some(clock.clone()),
             ..SimConfig::default()
@@ -421,10 +432,14 @@ impl Kit {
     }
 
     /// The running robot.
+    ///
+    /// # Panics
+    ///
+    /// After [`stop_robot`](Self::stop_robot).
     pub fn handle(&self) -> &RobotHandle {
         self.handle
             .as_ref()
-            .expect("the robot runs until the kit is stopped")
+            .expect("the robot was stopped with `stop_robot`")
     }
 
     /// The robot's latest handler errors (up to 20), oldest first, as `` `handler` failed:
@@ -434,6 +449,11 @@ impl Kit {
     }
 
     // ----- time --------------------------------------------------------------------------
+
+    /// The simulated wall-clock time now (what cron jobs read).
+    pub fn now(&self) -> SystemTime {
+        self.clock.now_system()
+    }
 
     /// How much simulated time has passed since the kit started.
     pub fn elapsed(&self) -> Duration {
@@ -650,25 +670,46 @@ impl Kit {
 
     // ----- stopping ----------------------------------------------------------------------
 
-    /// Stops the robot gracefully (it finishes the events it accepted), then the local Lag.
+    /// Stops the robot gracefully (it finishes the events it accepted, and its running jobs
+    /// get their grace), then the local Lag.
     ///
     /// # Errors
     ///
     /// How the robot ended, as [`RobotHandle::shutdown`] reports it.
     pub async fn stop(mut self) -> Result<()> {
-        let ended = match self.handle.take() {
-            Some(handle) => {
-                // A graceful stop waits for a held long-poll to answer, or for an SSE stream to
-                // stay quiet: Lag ends them at once, since nothing more happens in the test.
-                handle.shutdown_handle().trigger();
-                tokio::task::yield_now().await;
-                self.sim.cut_streams();
-                handle.wait().await
-            }
-            None => Ok(()),
-        };
+        let ended = self.stop_robot().await;
         self.sim.shutdown().await;
         ended
+    }
+
+    /// Stops the robot gracefully and keeps the local Lag, to check what the robot did while
+    /// stopping (through [`sim`](Self::sim), [`errors`](Self::errors) and the expectations).
+    /// Simulated time moves while the robot only waits on it, so a job's grace period passes.
+    /// Later calls do nothing.
+    ///
+    /// # Errors
+    ///
+    /// How the robot ended, as [`RobotHandle::shutdown`] reports it.
+    pub async fn stop_robot(&mut self) -> Result<()> {
+        let Some(handle) = self.handle.take() else {
+            return Ok(());
+        };
+        // A graceful stop waits for a held long-poll to answer, or for an SSE stream to stay
+        // quiet: Lag ends them at once, since nothing more happens in the test.
+        handle.shutdown_handle().trigger();
+        tokio::task::yield_now().await;
+        self.sim.cut_streams();
+        let mut ended = std::pin::pin!(handle.wait());
+        loop {
+            tokio::select! {
+                ended = &mut ended => return ended,
+                () = tokio::time::sleep(STEP) => {
+                    if self.may_advance() {
+                        self.clock.advance_to_next();
+                    }
+                }
+            }
+        }
     }
 
     // ----- internals ---------------------------------------------------------------------
@@ -758,9 +799,41 @@ impl Kit {
         messages
     }
 
-    /// Whether the robot has finished every event Lag queued for it.
+    /// Whether the robot has finished every event Lag queued for it, and no job is running;
+    /// always once the robot was stopped.
     fn settled(&self) -> bool {
-        self.unfinished().is_empty()
+        self.handle.is_none() || (self.probe.jobs_running() == 0 && self.unfinished().is_empty())
+    }
+
+    /// Whether the robot only waits on simulated time: every handler or job run under way waits
+    /// on the clock, and when none runs, no job is starting and no event is on its way to the
+    /// robot (other than one whose delivery failed and waits for Lag's retry).
+    fn may_advance(&self) -> bool {
+        let activity = &self.probe.activity;
+        if !activity.all_idle() {
+            return false;
+        }
+        if activity.runs() > 0 {
+            return true;
+        }
+        if self.probe.jobs_running() > 0 {
+            return false;
+        }
+        if self.handle.is_none() {
+            return true;
+        }
+        let unfinished = self.unfinished();
+        if unfinished.is_empty() {
+            return true;
+        }
+        let deliveries = self.sim.deliveries(&self.demo.robot.id);
+        unfinished.iter().all(|(_, id)| {
+            deliveries
+                .iter()
+                .rev()
+                .find(|d| &d.event_id == id)
+                .is_some_and(|d| d.outcome == lag_sim::DeliveryOutcome::Failed)
+        })
     }
 
     /// The events Lag queued for the robot that it has not finished: (type, id).
@@ -798,7 +871,7 @@ impl Kit {
                 _ = robot.changed() => true,
                 () = tokio::time::sleep(STEP) => false,
             };
-            if moved || self.clock.advance_to_next().is_some() {
+            if moved || (self.may_advance() && self.clock.advance_to_next().is_some()) {
                 quiet_since = None;
                 continue;
             }

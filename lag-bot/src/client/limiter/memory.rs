@@ -186,7 +186,7 @@ impl Shared {
     async fn acquire(&self, class: CallClass) -> (Option<u64>, Option<u64>) {
         let counts_as_message = class == CallClass::Message && self.limits.messages.is_some();
         let _message_turn = if counts_as_message {
-            let turn = self.message_gate.lock().await;
+            let turn = self.clock.idle(self.message_gate.lock()).await;
             self.wait_for(|state, now| {
                 let mut wait = pause_left(state, now);
                 if let Some(window) = self.limits.messages {
@@ -199,7 +199,7 @@ impl Shared {
         } else {
             None
         };
-        let _turn = self.gate.lock().await;
+        let _turn = self.clock.idle(self.gate.lock()).await;
         let ids = self
             .wait_and_take(counts_as_message, |state, now| {
                 let mut wait = pause_left(state, now);
@@ -231,10 +231,10 @@ impl Shared {
                 Some(d) => {
                     tokio::select! {
                         () = self.clock.sleep(d) => {}
-                        () = changed => {}
+                        () = self.clock.idle(changed) => {}
                     }
                 }
-                None => changed.await,
+                None => self.clock.idle(changed).await,
             }
         }
     }
