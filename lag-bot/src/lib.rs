@@ -94,6 +94,8 @@
 //! admin API (under `/_sim`). The local Lag stops after the robot has stopped.
 
 #[doc(hidden)]
+pub mod __fuzz;
+#[doc(hidden)]
 pub mod __private;
 pub mod client;
 pub mod command;

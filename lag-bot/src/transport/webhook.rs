@@ -3,10 +3,10 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -14,7 +14,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 
-use super::signature::{self, SignedHeaders, WebhookSecret};
+use super::signature::{self, Rejection, Screened, SignedHeaders, WebhookSecret};
 use super::{Admission, Delivery, Intake, Offer};
 use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
@@ -348,6 +348,20 @@ pub(crate) struct Core {
     intake: Arc<dyn Intake>,
     metrics: Metrics,
     gone: AtomicBool,
+    last_rejection_warning: Mutex<Option<Instant>>,
+    quiet_rejections: AtomicU64,
+}
+
+/// The shortest time between two warnings about rejected deliveries.
+const REJECTION_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// At most `max` bytes of `text`, cut at a character boundary: an id as sent by anyone.
+fn truncated(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 impl WebhookService {
@@ -363,6 +377,8 @@ impl WebhookService {
                 intake,
                 metrics,
                 gone: AtomicBool::new(false),
+                last_rejection_warning: Mutex::new(None),
+                quiet_rejections: AtomicU64::new(0),
             }),
         }
     }
@@ -383,27 +399,25 @@ impl WebhookService {
         self.core.gone.store(true, Ordering::SeqCst);
     }
 
-    /// Handles one delivery given its headers and raw body; the core of the service.
-    pub(crate) async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Answer {
-        let core = &self.core;
+    /// Checks the signing headers before the body is read (the cheap part of verification).
+    fn screen<'h>(&self, headers: &'h HeaderMap) -> std::result::Result<Screened<'h>, Answer> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let signed = SignedHeaders {
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),
         };
-        let id = match signature::verify(
-            &core.secrets,
-            signed,
-            body,
-            SystemTime::now(),
-            core.tolerance,
-        ) {
+        signature::screen(signed, SystemTime::now(), self.core.tolerance)
+            .map_err(|rejection| self.core.rejected(signed.id, rejection))
+    }
+
+    /// Verifies the body against screened headers, then decodes and queues the event: the core
+    /// of the service.
+    async fn handle_screened(&self, screened: &Screened<'_>, body: &[u8]) -> Answer {
+        let core = &self.core;
+        let id = match screened.verify(&core.secrets, body) {
             Ok(id) => id,
-            Err(rejection) => {
-                tracing::warn!(webhook_id = ?signed.id, %rejection, "webhook delivery rejected");
-                return core.answer(Outcome::Unauthorized);
-            }
+            Err(rejection) => return core.rejected(Some(screened.id()), rejection),
         };
         let span = tracing::info_span!("webhook", webhook_id = id);
         let _entered = span.enter();
@@ -446,6 +460,35 @@ impl WebhookService {
 }
 
 impl Core {
+    /// Counts and answers a delivery that failed verification. The first rejection is logged
+    /// as a warning, then at most one every [`REJECTION_LOG_EVERY`] with how many were not;
+    /// the rest go to the debug level, so that a storm of forged deliveries does not become a
+    /// storm of log lines.
+    fn rejected(&self, id: Option<&str>, rejection: Rejection) -> Answer {
+        let id = id.map(|id| truncated(id, 64));
+        let now = Instant::now();
+        let mut last = self
+            .last_rejection_warning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_none_or(|at| now.duration_since(at) >= REJECTION_LOG_EVERY) {
+            *last = Some(now);
+            drop(last);
+            let quiet = self.quiet_rejections.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                webhook_id = ?id,
+                %rejection,
+                not_logged_since_last = quiet,
+                "webhook delivery rejected"
+            );
+        } else {
+            drop(last);
+            self.quiet_rejections.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(webhook_id = ?id, %rejection, "webhook delivery rejected");
+        }
+        self.answer(Outcome::Unauthorized)
+    }
+
     fn answer(&self, outcome: Outcome) -> Answer {
         self.metrics.delivery(TRANSPORT, outcome);
         match outcome {
@@ -534,6 +577,10 @@ where
                 return Ok(service.core.answer(Outcome::TooLarge).into_response());
             }
             let (parts, body) = request.into_parts();
+            let screened = match service.screen(&parts.headers) {
+                Ok(screened) => screened,
+                Err(refused) => return Ok(refused.into_response()),
+            };
             let read = Limited::new(body, limit).collect();
             let body = match tokio::time::timeout(service.core.body_timeout, read).await {
                 Err(_) => return Ok(service.core.answer(Outcome::BodyTimeout).into_response()),
@@ -548,7 +595,10 @@ where
                     );
                 }
             };
-            Ok(service.handle(&parts.headers, &body).await.into_response())
+            Ok(service
+                .handle_screened(&screened, &body)
+                .await
+                .into_response())
         })
     }
 }
