@@ -19,7 +19,7 @@ use prometheus_client::registry::Registry;
 ///
 /// | series | type | labels |
 /// |---|---|---|
-/// | `lag_bot_deliveries_total` | counter | `transport`, `outcome` (`accepted`, `duplicate`, `unauthorized`, `malformed`, `too_large`, `queue_full`, `shutting_down`, `gone`) |
+/// | `lag_bot_deliveries_total` | counter | `transport`, `outcome` (`accepted`, `duplicate`, `unauthorized`, `malformed`, `too_large`, `body_timeout`, `queue_full`, `shutting_down`, `gone`) |
 /// | `lag_bot_dedup_hits_total` | counter | `transport` |
 /// | `lag_bot_queue_depth` | gauge | accepted deliveries not yet finished |
 /// | `lag_bot_handlers_running` | gauge | |
@@ -28,6 +28,8 @@ use prometheus_client::registry::Registry;
 /// | `lag_bot_transport_reconnects_total` | counter | `transport` |
 /// | `lag_bot_limiter_wait_seconds` | histogram | time outgoing calls waited for the rate limiter |
 /// | `lag_bot_rate_limited_total` | counter | 429 answers seen by the client |
+/// | `lag_bot_connections_open` | gauge | connections the robot's listener holds open |
+/// | `lag_bot_connections_dropped_total` | counter | `reason` (`header_timeout`, `evicted`, `refused`): connections the listener closed without an answer, or refused at its cap |
 ///
 /// ```
 /// let metrics = lag_bot::metrics::Metrics::new();
@@ -51,6 +53,25 @@ struct Inner {
     reconnects: Family<TransportLabels, Counter>,
     limiter_wait: Histogram,
     rate_limited: Counter,
+    connections_open: Gauge,
+    connections_dropped: Family<ReasonLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+/// Why the listener closed a connection without answering it, as counted in
+/// `lag_bot_connections_dropped_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dropped {
+    /// The request's head did not arrive in time (or a kept-alive connection sat idle).
+    HeaderTimeout,
+    /// Closed to make room for a new connection past the cap.
+    Evicted,
+    /// Refused at the cap, every open connection being mid-request.
+    Refused,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -87,6 +108,7 @@ pub(crate) enum Outcome {
     Unauthorized,
     Malformed,
     TooLarge,
+    BodyTimeout,
     QueueFull,
     ShuttingDown,
     Gone,
@@ -100,6 +122,7 @@ impl Outcome {
             Outcome::Unauthorized => "unauthorized",
             Outcome::Malformed => "malformed",
             Outcome::TooLarge => "too_large",
+            Outcome::BodyTimeout => "body_timeout",
             Outcome::QueueFull => "queue_full",
             Outcome::ShuttingDown => "shutting_down",
             Outcome::Gone => "gone",
@@ -125,6 +148,8 @@ impl Metrics {
         let reconnects = Family::<TransportLabels, Counter>::default();
         let limiter_wait = latency_histogram();
         let rate_limited = Counter::default();
+        let connections_open = Gauge::default();
+        let connections_dropped = Family::<ReasonLabels, Counter>::default();
 
         let mut registry = Registry::with_prefix("lag_bot");
         registry.register(
@@ -172,6 +197,16 @@ impl Metrics {
             "429 Too Many Requests answers seen by the client",
             rate_limited.clone(),
         );
+        registry.register(
+            "connections_open",
+            "Connections the robot's listener holds open",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_dropped",
+            "Connections the listener closed without an answer, or refused at its cap",
+            connections_dropped.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -184,6 +219,8 @@ impl Metrics {
                 reconnects,
                 limiter_wait,
                 rate_limited,
+                connections_open,
+                connections_dropped,
             }),
         }
     }
@@ -253,6 +290,22 @@ impl Metrics {
 
     pub(crate) fn rate_limited(&self) {
         self.inner.rate_limited.inc();
+    }
+
+    pub(crate) fn connections_open(&self) -> &Gauge {
+        &self.inner.connections_open
+    }
+
+    pub(crate) fn connection_dropped(&self, why: Dropped) {
+        let reason = match why {
+            Dropped::HeaderTimeout => "header_timeout",
+            Dropped::Evicted => "evicted",
+            Dropped::Refused => "refused",
+        };
+        self.inner
+            .connections_dropped
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
     }
 }
 

@@ -39,6 +39,8 @@
 //! holds) follows [`SimConfig::time_scale`], so tests can run Lag's 24-hour retry schedule in
 //! seconds.
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod clock;
 mod config;
 mod delivery;

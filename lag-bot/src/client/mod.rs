@@ -38,8 +38,9 @@ use reqwest::header::HeaderValue;
 pub use builder::ClientBuilder;
 pub use content::{check_content, split_content};
 pub use limiter::{CallClass, MemoryLimiter, Permit, RateLimiter, RateLimits, Settlement, Window};
+pub(crate) use response::error_detail;
 pub use retry::RetryPolicy;
-pub(crate) use retry::doubling;
+pub(crate) use retry::{doubling, parse_retry_after};
 
 use crate::Result;
 use crate::metrics::Metrics;

@@ -53,7 +53,7 @@ pub(super) async fn error_from_response(what: &str, response: reqwest::Response)
 }
 
 /// The human part of an error body: the envelope's `message`, else a short plain-text body.
-fn error_detail(body: &[u8]) -> Option<String> {
+pub(crate) fn error_detail(body: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Envelope {
         message: String,

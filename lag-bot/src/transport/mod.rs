@@ -77,6 +77,24 @@ impl From<PollConfig> for Transport {
     }
 }
 
+/// Verifies a webhook delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature` and the
+/// body) at `now` with the default tolerance; the delivery id when it verifies.
+pub(crate) fn verify_signature(
+    secrets: &[WebhookSecret],
+    [id, timestamp, signature]: [Option<&str>; 3],
+    body: &[u8],
+    now: std::time::SystemTime,
+) -> Option<String> {
+    let headers = signature::SignedHeaders {
+        id,
+        timestamp,
+        signature,
+    };
+    signature::verify(secrets, headers, body, now, signature::DEFAULT_TOLERANCE)
+        .ok()
+        .map(str::to_owned)
+}
+
 /// Errors a reconnecting consumer cannot fix by trying again: a rejected key, or a robot set
 /// up for another transport.
 pub(crate) fn is_fatal(error: &Error) -> bool {

@@ -3,18 +3,18 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 
-use super::signature::{self, SignedHeaders, WebhookSecret};
+use super::signature::{self, Rejection, Screened, SignedHeaders, WebhookSecret};
 use super::{Admission, Delivery, Intake, Offer};
 use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
@@ -52,6 +52,22 @@ pub enum Ack {
 /// Settings of the webhook transport: signing secrets, where to listen, limits, and when to
 /// acknowledge.
 ///
+/// The receiver faces the internet, so every resource a client can hold is bounded:
+///
+/// | limit | default | what happens past it |
+/// |---|---|---|
+/// | [`max_body_bytes`](Self::max_body_bytes) | 1 MiB | 413, refused from `Content-Length` before reading, or as soon as a streamed body passes it |
+/// | [`body_timeout`](Self::body_timeout) | 10 s | 408 and the connection is closed |
+/// | [`header_timeout`](Self::header_timeout) | 10 s | the connection is closed; it also bounds how long a kept-alive connection may sit idle |
+/// | [`max_connections`](Self::max_connections) | 512 | the oldest connection that is not mid-request is closed to make room; when every one is mid-request, the new one is answered 503 (`Retry-After: 5`) and closed |
+/// | [`max_requests_per_connection`](Self::max_requests_per_connection) | 1,000 | the last answer carries `Connection: close` |
+///
+/// A request's head (request line and headers) may take at most 64 KiB. A flood of idle or
+/// half-sent connections therefore never locks Lag out: a new connection takes the place of
+/// the oldest idle one, and a delivery sent at once is answered well within Lag's 15 s. With
+/// [`mounted`](Self::mounted), only the body limits apply; the application's server owns its
+/// connections.
+///
 /// ```
 /// use std::time::Duration;
 /// use lag_bot::transport::{Ack, WebhookConfig, WebhookSecret};
@@ -73,6 +89,26 @@ pub struct WebhookConfig {
     pub(crate) tolerance: Duration,
     pub(crate) ack: Ack,
     pub(crate) metrics_path: Option<String>,
+    pub(crate) body_timeout: Duration,
+    pub(crate) connections: ConnectionLimits,
+}
+
+/// The limits of the listener's connections, read by the server that owns them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnectionLimits {
+    pub(crate) header_timeout: Duration,
+    pub(crate) max_connections: usize,
+    pub(crate) max_requests: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: WebhookConfig::DEFAULT_HEADER_TIMEOUT,
+            max_connections: WebhookConfig::DEFAULT_MAX_CONNECTIONS,
+            max_requests: WebhookConfig::DEFAULT_MAX_REQUESTS_PER_CONNECTION,
+        }
+    }
 }
 
 impl WebhookConfig {
@@ -83,6 +119,15 @@ impl WebhookConfig {
     pub const DEFAULT_PATH: &'static str = "/webhook";
     /// The default body limit, 1 MiB (an event is a few kilobytes at most).
     pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+    /// The default time a client has to send a request's head, 10 seconds (Lag sends it at
+    /// once).
+    pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default time a client has to send a request's body, 10 seconds.
+    pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+    /// The default cap on open connections, 512 (under the usual limit of 1,024 open files).
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+    /// The default number of requests one kept-alive connection serves, 1,000.
+    pub const DEFAULT_MAX_REQUESTS_PER_CONNECTION: usize = 1000;
 
     /// A receiver accepting deliveries signed with any of `secrets` (several during a
     /// rotation), listening on `127.0.0.1:3000` at `/webhook`.
@@ -95,6 +140,8 @@ impl WebhookConfig {
             tolerance: signature::DEFAULT_TOLERANCE,
             ack: Ack::Queued,
             metrics_path: Some("/metrics".to_owned()),
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
+            connections: ConnectionLimits::default(),
         }
     }
 
@@ -138,6 +185,39 @@ impl WebhookConfig {
         self
     }
 
+    /// How long a client may take to send a request's body once its head is in (default 10 s);
+    /// past it the answer is 408 and the connection is closed. Applies to a mounted service too.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// How long a client may take to send a request's head, counted from the connection's
+    /// opening or from the previous answer on a kept-alive connection (default 10 s); past it
+    /// the connection is closed without an answer. This is also the longest a kept-alive
+    /// connection stays open with nothing to do.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.connections.header_timeout = timeout;
+        self
+    }
+
+    /// How many connections the receiver keeps open at once (default 512). A connection past
+    /// the cap takes the place of the oldest one that is not in the middle of a request; when
+    /// all of them are, it is answered `503 Service Unavailable` with `Retry-After: 5` and
+    /// closed without being read (a client that already sent its request may see the
+    /// connection reset instead). Keep it under the process's limit of open files.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.connections.max_connections = max;
+        self
+    }
+
+    /// How many requests one kept-alive connection serves before the receiver closes it after
+    /// its answer (default 1,000).
+    pub fn max_requests_per_connection(mut self, max: usize) -> Self {
+        self.connections.max_requests = max;
+        self
+    }
+
     /// How far `webhook-timestamp` may be from the local clock (default 5 minutes).
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = tolerance;
@@ -169,6 +249,17 @@ impl WebhookConfig {
                 "`Ack::Handled` must answer within Lag's {LAG_DEADLINE:?} deadline (got {within:?})"
             )));
         }
+        let limits = &self.connections;
+        if limits.header_timeout.is_zero() || self.body_timeout.is_zero() {
+            return Err(Error::config(
+                "the webhook's header and body timeouts must be longer than zero",
+            ));
+        }
+        if limits.max_connections == 0 || limits.max_requests == 0 {
+            return Err(Error::config(
+                "the webhook must allow at least one connection and one request on it",
+            ));
+        }
         if self.metrics_path.as_deref() == Some(self.path.as_str()) {
             return Err(Error::config(
                 "the webhook path and the metrics path must differ",
@@ -193,6 +284,13 @@ impl fmt::Debug for WebhookConfig {
             .field("tolerance", &self.tolerance)
             .field("ack", &self.ack)
             .field("metrics_path", &self.metrics_path)
+            .field("body_timeout", &self.body_timeout)
+            .field("header_timeout", &self.connections.header_timeout)
+            .field("max_connections", &self.connections.max_connections)
+            .field(
+                "max_requests_per_connection",
+                &self.connections.max_requests,
+            )
             .finish()
     }
 }
@@ -208,6 +306,7 @@ impl fmt::Debug for WebhookConfig {
 /// | 400 | verified, but not an event (malformed JSON) |
 /// | 401 | missing, stale or wrong signature; nothing is dispatched |
 /// | 405 | not a POST |
+/// | 408 | the body took longer than the body timeout to arrive |
 /// | 410 | only after the robot was retired on purpose (Lag then disables it) |
 /// | 413 | body over the limit |
 /// | 503 | queue full, or shutting down: Lag redelivers later |
@@ -243,10 +342,26 @@ pub(crate) struct Core {
     secrets: Vec<WebhookSecret>,
     tolerance: Duration,
     max_body: usize,
+    body_timeout: Duration,
+    connections: ConnectionLimits,
     ack: Ack,
     intake: Arc<dyn Intake>,
     metrics: Metrics,
     gone: AtomicBool,
+    last_rejection_warning: Mutex<Option<Instant>>,
+    quiet_rejections: AtomicU64,
+}
+
+/// The shortest time between two warnings about rejected deliveries.
+const REJECTION_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// At most `max` bytes of `text`, cut at a character boundary: an id as sent by anyone.
+fn truncated(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 impl WebhookService {
@@ -256,12 +371,26 @@ impl WebhookService {
                 secrets: config.secrets.clone(),
                 tolerance: config.tolerance,
                 max_body: config.max_body,
+                body_timeout: config.body_timeout,
+                connections: config.connections,
                 ack: config.ack,
                 intake,
                 metrics,
                 gone: AtomicBool::new(false),
+                last_rejection_warning: Mutex::new(None),
+                quiet_rejections: AtomicU64::new(0),
             }),
         }
+    }
+
+    /// The limits of the connections of a listener serving this service.
+    pub(crate) fn connection_limits(&self) -> ConnectionLimits {
+        self.core.connections
+    }
+
+    /// The metrics the service counts into.
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.core.metrics
     }
 
     /// From now on answers every verified delivery with 410 Gone, which makes Lag disable the
@@ -270,27 +399,25 @@ impl WebhookService {
         self.core.gone.store(true, Ordering::SeqCst);
     }
 
-    /// Handles one delivery given its headers and raw body; the core of the service.
-    pub(crate) async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Answer {
-        let core = &self.core;
+    /// Checks the signing headers before the body is read (the cheap part of verification).
+    fn screen<'h>(&self, headers: &'h HeaderMap) -> std::result::Result<Screened<'h>, Answer> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let signed = SignedHeaders {
             id: header("webhook-id"),
             timestamp: header("webhook-timestamp"),
             signature: header("webhook-signature"),
         };
-        let id = match signature::verify(
-            &core.secrets,
-            signed,
-            body,
-            SystemTime::now(),
-            core.tolerance,
-        ) {
+        signature::screen(signed, SystemTime::now(), self.core.tolerance)
+            .map_err(|rejection| self.core.rejected(signed.id, rejection))
+    }
+
+    /// Verifies the body against screened headers, then decodes and queues the event: the core
+    /// of the service.
+    async fn handle_screened(&self, screened: &Screened<'_>, body: &[u8]) -> Answer {
+        let core = &self.core;
+        let id = match screened.verify(&core.secrets, body) {
             Ok(id) => id,
-            Err(rejection) => {
-                tracing::warn!(webhook_id = ?signed.id, %rejection, "webhook delivery rejected");
-                return core.answer(Outcome::Unauthorized);
-            }
+            Err(rejection) => return core.rejected(Some(screened.id()), rejection),
         };
         let span = tracing::info_span!("webhook", webhook_id = id);
         let _entered = span.enter();
@@ -333,6 +460,35 @@ impl WebhookService {
 }
 
 impl Core {
+    /// Counts and answers a delivery that failed verification. The first rejection is logged
+    /// as a warning, then at most one every [`REJECTION_LOG_EVERY`] with how many were not;
+    /// the rest go to the debug level, so that a storm of forged deliveries does not become a
+    /// storm of log lines.
+    fn rejected(&self, id: Option<&str>, rejection: Rejection) -> Answer {
+        let id = id.map(|id| truncated(id, 64));
+        let now = Instant::now();
+        let mut last = self
+            .last_rejection_warning
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if last.is_none_or(|at| now.duration_since(at) >= REJECTION_LOG_EVERY) {
+            *last = Some(now);
+            drop(last);
+            let quiet = self.quiet_rejections.swap(0, Ordering::Relaxed);
+            tracing::warn!(
+                webhook_id = ?id,
+                %rejection,
+                not_logged_since_last = quiet,
+                "webhook delivery rejected"
+            );
+        } else {
+            drop(last);
+            self.quiet_rejections.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(webhook_id = ?id, %rejection, "webhook delivery rejected");
+        }
+        self.answer(Outcome::Unauthorized)
+    }
+
     fn answer(&self, outcome: Outcome) -> Answer {
         self.metrics.delivery(TRANSPORT, outcome);
         match outcome {
@@ -341,6 +497,7 @@ impl Core {
             Outcome::Unauthorized => Answer::new(StatusCode::UNAUTHORIZED, "invalid signature"),
             Outcome::Malformed => Answer::new(StatusCode::BAD_REQUEST, "malformed event"),
             Outcome::TooLarge => Answer::new(StatusCode::PAYLOAD_TOO_LARGE, "body too large"),
+            Outcome::BodyTimeout => Answer::new(StatusCode::REQUEST_TIMEOUT, "body too slow"),
             Outcome::QueueFull => Answer::new(StatusCode::SERVICE_UNAVAILABLE, "queue full"),
             Outcome::ShuttingDown => Answer::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
             Outcome::Gone => Answer::new(StatusCode::GONE, "robot retired"),
@@ -371,6 +528,15 @@ impl Answer {
             response
                 .headers_mut()
                 .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            // The rest of the body was never read: the connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
@@ -411,19 +577,28 @@ where
                 return Ok(service.core.answer(Outcome::TooLarge).into_response());
             }
             let (parts, body) = request.into_parts();
-            let body = match Limited::new(body, limit).collect().await {
-                Ok(collected) => collected.to_bytes(),
-                Err(err) if err.is::<LengthLimitError>() => {
+            let screened = match service.screen(&parts.headers) {
+                Ok(screened) => screened,
+                Err(refused) => return Ok(refused.into_response()),
+            };
+            let read = Limited::new(body, limit).collect();
+            let body = match tokio::time::timeout(service.core.body_timeout, read).await {
+                Err(_) => return Ok(service.core.answer(Outcome::BodyTimeout).into_response()),
+                Ok(Ok(collected)) => collected.to_bytes(),
+                Ok(Err(err)) if err.is::<LengthLimitError>() => {
                     return Ok(service.core.answer(Outcome::TooLarge).into_response());
                 }
-                Err(err) => {
+                Ok(Err(err)) => {
                     tracing::debug!(error = %err, "webhook body could not be read");
                     return Ok(
                         Answer::new(StatusCode::BAD_REQUEST, "unreadable body").into_response()
                     );
                 }
             };
-            Ok(service.handle(&parts.headers, &body).await.into_response())
+            Ok(service
+                .handle_screened(&screened, &body)
+                .await
+                .into_response())
         })
     }
 }

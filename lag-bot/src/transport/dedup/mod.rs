@@ -230,4 +230,61 @@ mod tests {
             self.lock().order.len()
         }
     }
+
+    mod properties {
+        use std::collections::VecDeque;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Claim(u8),
+            Release(u8),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            // A small alphabet of ids, so that ids repeat, are released and come back.
+            prop_oneof![
+                3 => (0u8..24).prop_map(Op::Claim),
+                1 => (0u8..24).prop_map(Op::Release),
+            ]
+        }
+
+        proptest! {
+            /// The store answers exactly like its definition: an id is a duplicate while it is
+            /// among the last `capacity` ids claimed and not released; its memory stays within
+            /// a constant factor of `capacity`, whatever the order of claims and releases.
+            #[test]
+            fn remembers_exactly_its_window_in_bounded_memory(
+                capacity in 1usize..12,
+                ops in proptest::collection::vec(op(), 0..400),
+            ) {
+                let store = MemoryDedup::new(capacity);
+                let mut window: VecDeque<u8> = VecDeque::new();
+                for op in ops {
+                    match op {
+                        Op::Claim(n) => {
+                            let expected = !window.contains(&n);
+                            if expected {
+                                window.push_back(n);
+                                if window.len() > capacity {
+                                    window.pop_front();
+                                }
+                            }
+                            prop_assert_eq!(store.claim_now(&format!("evt_{n}")), expected, "claim {}", n);
+                        }
+                        Op::Release(n) => {
+                            window.retain(|&w| w != n);
+                            store.lock().seen.remove(&format!("evt_{n}"));
+                        }
+                    }
+                    prop_assert_eq!(store.len(), window.len());
+                    prop_assert!(store.len() <= capacity);
+                    prop_assert!(store.order_len() <= 2 * capacity + 1);
+                }
+            }
+        }
+    }
 }
