@@ -63,6 +63,7 @@ use crate::reply::{IntoReply, ReplyFuture, into_error};
 pub use args::{Args, Checkpoint, Token};
 pub use cooldown::{Cooldown, CooldownScope, CooldownStore, MemoryCooldowns, format_duration};
 pub use error::{ArgError, ArgErrorKind};
+pub(crate) use from_arg::parse_duration;
 pub use from_arg::{ArgKind, FromArg, MemberMention, Parsed, Quoted, Rest};
 pub use hear::{Captures, Hear};
 pub use options::CommandOptions;

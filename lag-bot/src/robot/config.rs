@@ -1,6 +1,7 @@
 //! Reading a robot's settings from `LAG_*` environment variables.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
 
 use crate::transport::{PollConfig, SseConfig, Transport, WebhookConfig, WebhookSecret};
 use crate::{Error, Result};
@@ -143,7 +144,37 @@ fn webhook(
     if let Some(listen) = get("LAG_LISTEN") {
         webhook = webhook.listen(address("LAG_LISTEN", &listen)?);
     }
+    if let Some(max) = get("LAG_WEBHOOK_MAX_CONNECTIONS") {
+        let max = max.parse().ok().filter(|max| *max > 0).ok_or_else(|| {
+            Error::config(format!(
+                "LAG_WEBHOOK_MAX_CONNECTIONS={max:?} is not a number of connections (at least 1)"
+            ))
+        })?;
+        webhook = webhook.max_connections(max);
+    }
+    if let Some(timeout) = duration(get, "LAG_WEBHOOK_HEADER_TIMEOUT")? {
+        webhook = webhook.header_timeout(timeout);
+    }
+    if let Some(timeout) = duration(get, "LAG_WEBHOOK_BODY_TIMEOUT")? {
+        webhook = webhook.body_timeout(timeout);
+    }
     Ok(Transport::Webhook(webhook))
+}
+
+/// A duration variable such as `10s` or `1m30s`.
+fn duration(get: &impl Fn(&str) -> Option<String>, var: &str) -> Result<Option<Duration>> {
+    get(var)
+        .map(|value| {
+            crate::command::parse_duration(&value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "{var}={value:?} is not a duration (write it like 10s, 1m or 1m30s)"
+                    ))
+                })
+        })
+        .transpose()
 }
 
 fn metrics_listen(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SocketAddr>> {
@@ -173,6 +204,38 @@ mod tests {
         assert_eq!(err.kind(), &ErrorKind::Config);
         assert!(err.message().contains("LAG_ROBOT_API_KEY"));
         assert!(err.message().contains(r#"features = ["dev"]"#), "{err}");
+    }
+
+    #[test]
+    fn webhook_receiver_limits_come_from_the_environment() {
+        let base = [
+            ("LAG_ROBOT_API_KEY", "lag_robot_abcd1234_secret"),
+            ("LAG_WEBHOOK_SECRET", "whsec_b2xk"),
+        ];
+        let mut vars = base.to_vec();
+        vars.extend([
+            ("LAG_WEBHOOK_MAX_CONNECTIONS", "64"),
+            ("LAG_WEBHOOK_HEADER_TIMEOUT", "3s"),
+            ("LAG_WEBHOOK_BODY_TIMEOUT", "1m30s"),
+        ]);
+        let Transport::Webhook(webhook) = read(&vars).unwrap().transport else {
+            panic!("expected a webhook transport");
+        };
+        assert_eq!(webhook.connections.max_connections, 64);
+        assert_eq!(webhook.connections.header_timeout, Duration::from_secs(3));
+        assert_eq!(webhook.body_timeout, Duration::from_secs(90));
+        for (var, value) in [
+            ("LAG_WEBHOOK_MAX_CONNECTIONS", "lots"),
+            ("LAG_WEBHOOK_MAX_CONNECTIONS", "0"),
+            ("LAG_WEBHOOK_HEADER_TIMEOUT", "soon"),
+            ("LAG_WEBHOOK_BODY_TIMEOUT", "0s"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((var, value));
+            let err = read(&vars).unwrap_err();
+            assert_eq!(err.kind(), &ErrorKind::Config);
+            assert!(err.to_string().contains(var), "{err}");
+        }
     }
 
     #[test]

@@ -123,6 +123,9 @@ impl Robot<()> {
     /// | `LAG_WEBHOOK_SECRET` | webhook signing secrets, comma-separated during a rotation |
     /// | `LAG_LISTEN` | the webhook receiver's `host:port` (default `127.0.0.1:3000`; path `/webhook`) |
     /// | `LAG_METRICS_LISTEN` | an extra `host:port` serving `/metrics` (optional) |
+    /// | `LAG_WEBHOOK_MAX_CONNECTIONS` | the receiver's connection cap (default 512; see [`WebhookConfig::max_connections`](crate::transport::WebhookConfig::max_connections)) |
+    /// | `LAG_WEBHOOK_HEADER_TIMEOUT` | how long a request's headers may take, and a kept-alive connection may idle (default `10s`) |
+    /// | `LAG_WEBHOOK_BODY_TIMEOUT` | how long a request's body may take (default `10s`) |
     /// | `LAG_DEV_LISTEN` | dev mode: where the local Lag listens (default `127.0.0.1:8090`, or a free port when that is taken) |
     /// | `LAG_DEV_CHAT` | dev mode: `off` for no terminal chat (default `on`) |
     ///

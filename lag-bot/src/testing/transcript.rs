@@ -298,28 +298,10 @@ fn diff(expected: &[String], actual: &[String]) -> String {
     out
 }
 
-/// `90s`, `10m`, `2h`, `1h30m`, `1h 30m`.
+/// `90s`, `10m`, `2h`, `1h30m`, `1h 30m`: as a command's duration argument.
 fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    let mut number = String::new();
-    let mut any = false;
-    for c in text.chars().filter(|c| !c.is_whitespace()) {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3_600,
-            _ => return None,
-        };
-        let amount: u64 = number.parse().ok()?;
-        total = total.checked_add(Duration::from_secs(amount.checked_mul(unit)?))?;
-        number.clear();
-        any = true;
-    }
-    (any && number.is_empty()).then_some(total)
+    let compact: String = text.split_whitespace().collect();
+    crate::command::parse_duration(&compact).ok()
 }
 
 #[cfg(test)]
@@ -333,6 +315,7 @@ mod tests {
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("10 parsecs"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
     }
 
     #[test]

@@ -21,7 +21,7 @@ impl FromArg for Duration {
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, &'static str> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, &'static str> {
     const NOT_A_DURATION: &str = "is not a duration (try 45s, 10m, 1h30m or 2d)";
     let mut rest = text;
     let mut total: u64 = 0;

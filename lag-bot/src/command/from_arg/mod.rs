@@ -1,6 +1,8 @@
 //! Typed command arguments: the [`FromArg`] trait and its built-in implementations.
 
 mod duration;
+
+pub(crate) use duration::parse_duration;
 mod mention;
 mod text;
 
