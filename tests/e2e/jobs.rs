@@ -238,3 +238,27 @@ async fn missed_runs_are_skipped_or_caught_up_once() {
         kit.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn jitter_delays_each_run_by_up_to_the_amount_given_without_drift() {
+    let job = Job::new(
+        "jittery",
+        Schedule::every(Duration::from_secs(60)),
+        |ctx: Ctx| async move {
+            Ok::<_, lag_bot::Error>(Reply::say("now").in_room(general(&ctx).await?))
+        },
+    )
+    .jitter(Duration::from_secs(30));
+    let kit = Kit::start(|lag| Ok(lag.build()?.job(job))).await.unwrap();
+    // Run k is due at k minutes and starts up to 30 s after: jitter does not pile up.
+    for k in 1..=5 {
+        kit.reply().await.assert_text("now");
+        let due = Duration::from_secs(60 * k);
+        let late = kit
+            .elapsed()
+            .checked_sub(due)
+            .expect("never before it is due");
+        assert!(late <= Duration::from_secs(30), "run {k} was {late:?} late");
+    }
+    kit.stop().await.unwrap();
+}
