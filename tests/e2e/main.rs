@@ -9,6 +9,7 @@ mod client_faults;
 mod client_limiter;
 mod commands;
 mod dev;
+mod digest;
 mod events;
 mod faults;
 mod game_stats;
