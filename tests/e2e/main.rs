@@ -12,6 +12,7 @@ mod dev;
 mod events;
 mod faults;
 mod kit;
+mod moderation;
 mod poll;
 mod runtime;
 mod sse;

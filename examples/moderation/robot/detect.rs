@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use super::rules::{Kind, LinkPolicy, Rule, RuleSet};
-use super::words::normalise;
+use super::words::normalised_words;
 
 /// Members remembered at most; past it, the ones quiet the longest are forgotten.
 const MAX_MEMBERS: usize = 10_000;
@@ -176,11 +176,7 @@ fn breaks(rule: &Rule, message: &Incoming, count: Option<usize>) -> Option<Strin
 
 /// Text as `repeats` compares it: the words, normalised, one space apart.
 fn normalise_text(text: &str) -> String {
-    text.split_whitespace()
-        .map(normalise)
-        .filter(|word| !word.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    normalised_words(text).join(" ")
 }
 
 /// The host of every link in `text`, with or without a scheme, lower case, without `www.`.

@@ -126,9 +126,18 @@ fn in_word(c: char) -> bool {
     c.is_alphanumeric() || look_alike(c).is_some()
 }
 
-/// The words of `text` as (how the message spelled it, the word to normalise): each run of
-/// word characters, then every run of two or more single-letter words joined up.
-fn candidates(text: &str) -> Vec<(&str, String)> {
+/// The words of `text`, each [`normalise`]d: how `repeats` compares two messages.
+pub fn normalised_words(text: &str) -> Vec<String> {
+    spans(text)
+        .into_iter()
+        .map(|(from, to)| normalise(&text[from..to]))
+        .filter(|word| !word.is_empty())
+        .collect()
+}
+
+/// Where the words of `text` are: each run of word characters, punctuation at its edges left
+/// out.
+fn spans(text: &str) -> Vec<(usize, usize)> {
     let mut words: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
     for (at, c) in text.char_indices() {
@@ -144,21 +153,26 @@ fn candidates(text: &str) -> Vec<(&str, String)> {
     if let Some(from) = start {
         words.push((from, text.len()));
     }
-    // A symbol at the edge of a word is punctuation (`bad!`, `@carol`), not a letter.
-    let trimmed: Vec<(usize, usize)> = words
+    // A symbol at the edge of a word is punctuation (`bad!`, `@carol`), not a letter; but `$`
+    // stands for an `s` there too (`a$$`).
+    words
         .into_iter()
         .filter_map(|(from, to)| {
             let word = &text[from..to];
-            let inner = word.trim_matches(|c: char| !c.is_alphanumeric());
+            let edge = |c: char| !c.is_alphanumeric() && c != '$';
+            let inner = word.trim_matches(edge);
             (!inner.is_empty()).then(|| {
-                let offset = word.len()
-                    - word
-                        .trim_start_matches(|c: char| !c.is_alphanumeric())
-                        .len();
+                let offset = word.len() - word.trim_start_matches(edge).len();
                 (from + offset, from + offset + inner.len())
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The words of `text` as (how the message spelled it, the word to normalise): each word, then
+/// every run of two or more single-letter words joined up.
+fn candidates(text: &str) -> Vec<(&str, String)> {
+    let trimmed = spans(text);
 
     let mut found: Vec<(&str, String)> = trimmed
         .iter()
