@@ -35,6 +35,12 @@
 //!
 //! Or run it as a program: `cargo run -p lag-sim` (see the crate's README).
 //!
+//! One permission is an **emulator extension that Lag does not have today**:
+//! [`Permission::ManageMessages`] lets a robot delete anyone's message in its server, where Lag
+//! answers 403 (a robot deletes only its own messages there). It is off by default
+//! ([`Permission::LAG`] is what robots get) and is granted through a world file, the admin API
+//! or [`Sim::set_permissions`], so that a moderation robot's deletion path can be tried locally.
+//!
 //! Time-dependent behaviour (webhook retries, rate-limit windows, SSE keepalives, long-poll
 //! holds) follows [`SimConfig::time_scale`], so tests can run Lag's 24-hour retry schedule in
 //! seconds.

@@ -109,7 +109,8 @@ impl std::str::FromStr for TransportKind {
 
 /// Everything needed to create a robot.
 ///
-/// Defaults: all six permissions, every event type subscribed, long-poll transport, a fresh
+/// Defaults: Lag's six permissions ([`Permission::LAG`], so not the `manage_messages`
+/// extension), every event type subscribed, long-poll transport, a fresh
 /// random key and webhook secret.
 ///
 /// ```
@@ -137,7 +138,7 @@ impl RobotSpec {
         Self {
             name: name.into(),
             avatar_url: None,
-            permissions: Permission::ALL.iter().copied().collect(),
+            permissions: Permission::LAG.iter().copied().collect(),
             subscriptions: EventType::ALL.iter().copied().collect(),
             transport: Transport::LongPoll,
             key: None,

@@ -58,12 +58,20 @@ macro_rules! wire_enum {
 }
 
 wire_enum! {
-    /// One of the six robot permissions.
+    /// A robot permission: one of Lag's six, or the emulator's `manage_messages` extension.
+    ///
+    /// [`Permission::LAG`] lists the six that Lag has; they are what a robot gets unless told
+    /// otherwise. [`Permission::ManageMessages`] is an **emulator extension that Lag does not
+    /// have today**: on Lag a robot may delete only its own messages (the API notes, gap G17),
+    /// and the extension lets a moderation robot's deletion path be tried locally. It is never
+    /// granted by default.
     ///
     /// ```
     /// use lag_sim::Permission;
     /// assert_eq!("read_voice".parse::<Permission>().unwrap(), Permission::ReadVoice);
-    /// assert_eq!(Permission::ALL.len(), 6);
+    /// assert_eq!(Permission::LAG.len(), 6);
+    /// assert!(!Permission::LAG.contains(&Permission::ManageMessages));
+    /// assert!(Permission::ManageMessages.is_extension());
     /// ```
     Permission, "permission" {
         /// Read message content, history and message events.
@@ -78,6 +86,26 @@ wire_enum! {
         ReadRooms = "read_rooms",
         /// Presence events.
         ReadPresence = "read_presence",
+        /// Emulator extension, not in Lag today: delete any member's or robot's message in the
+        /// robot's own server (editing stays limited to the robot's own messages).
+        ManageMessages = "manage_messages",
+    }
+}
+
+impl Permission {
+    /// The six permissions Lag has, in declaration order: what a robot is granted by default.
+    pub const LAG: &'static [Permission] = &[
+        Permission::ReadMessages,
+        Permission::SendMessages,
+        Permission::ReadMembers,
+        Permission::ReadVoice,
+        Permission::ReadRooms,
+        Permission::ReadPresence,
+    ];
+
+    /// Whether this permission is an emulator extension that Lag does not have.
+    pub fn is_extension(self) -> bool {
+        !Self::LAG.contains(&self)
     }
 }
 

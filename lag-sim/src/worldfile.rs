@@ -18,7 +18,7 @@
 //! name = "Helper"
 //! transport = "webhook"       # webhook | sse | longpoll (default longpoll)
 //! webhook_url = "http://127.0.0.1:3000/lag"
-//! permissions = ["read_messages", "send_messages"]   # default: all six
+//! permissions = ["read_messages", "send_messages"]   # default: Lag's six (not manage_messages)
 //! subscriptions = ["room.message", "member.join"]    # default: every event type
 //! key = "lag_robot_0123abcd_0123456789abcdefghijklmnopqrstuv"  # optional fixed key
 //! secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"             # optional fixed secret
@@ -98,7 +98,8 @@ pub struct RobotEntry {
     pub transport: Option<TransportKind>,
     /// Delivery URL, required for webhook robots.
     pub webhook_url: Option<String>,
-    /// Granted permissions (default: all six).
+    /// Granted permissions (default: Lag's six, [`Permission::LAG`]; `manage_messages`, an
+    /// emulator extension, only when listed).
     pub permissions: Option<Vec<Permission>>,
     /// Subscribed event types (default: all).
     pub subscriptions: Option<Vec<EventType>>,

@@ -16,6 +16,7 @@ mod game_stats;
 mod hostile;
 mod jobs;
 mod kit;
+mod moderation;
 mod poll;
 mod runtime;
 mod sse;

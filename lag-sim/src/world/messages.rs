@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::wire::{EventType, Mention, MentionType, ReplyTo, Role, RoomMessage};
+use crate::wire::{EventType, Mention, MentionType, Permission, ReplyTo, Role, RoomMessage};
 
 use super::{MAX_CONTENT_CHARS, StoredMessage, World};
 
@@ -211,15 +211,33 @@ impl World {
         if own {
             return Ok(());
         }
-        if deleting && let Author::User(user_id) = author {
+        if deleting {
             let server_id = &self.room(&message.room_id)?.server_id;
-            let role = self.membership(server_id, user_id)?.role;
-            if matches!(role, Role::Owner | Role::Admin) {
-                return Ok(());
+            match author {
+                Author::User(user_id) => {
+                    let role = self.membership(server_id, user_id)?.role;
+                    if matches!(role, Role::Owner | Role::Admin) {
+                        return Ok(());
+                    }
+                }
+                // The emulator extension: Lag itself has no such permission (gap G17).
+                Author::Robot(robot_id) => {
+                    let robot = self.robot(robot_id)?;
+                    if robot.has(Permission::ManageMessages) && &robot.server_id == server_id {
+                        return Ok(());
+                    }
+                }
             }
         }
+        let hint = match author {
+            Author::Robot(_) if deleting => {
+                " (a robot deletes only its own messages, as on Lag, unless granted the \
+                 emulator's manage_messages extension)"
+            }
+            _ => "",
+        };
         Err(Error::forbidden(format!(
-            "message {} was written by someone else",
+            "message {} was written by someone else{hint}",
             message.id
         )))
     }

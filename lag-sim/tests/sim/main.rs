@@ -7,6 +7,7 @@ mod admin;
 mod events;
 mod feed;
 mod longpoll;
+mod manage_messages;
 mod program;
 mod rate_limits;
 mod rest;

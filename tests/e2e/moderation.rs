@@ -1,0 +1,648 @@
+//! The moderation example (`examples/moderation`), end to end on the test kit: every rule kind,
+//! both removal paths (Lag's 403 and the local Lag's `manage_messages` extension), strikes
+//! across a restart and their expiry in simulated time, the moderators' commands, and a flood.
+//!
+//! The robot's own clock is a [`TestClock`] the tests move: strike expiry, warning windows
+//! and the mod-log summaries' waits follow it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use lag_bot::Robot;
+use lag_bot::testing::Kit;
+use lag_bot::transport::{SseConfig, Transport};
+use lag_sim::Permission;
+use tokio::sync::watch;
+
+use crate::support::exported;
+
+// The example's robot, shared with its `main`; the tests do not use every item of it.
+#[allow(dead_code)]
+#[path = "../../examples/moderation/robot/mod.rs"]
+mod robot;
+
+use robot::clock::{Clock, Sleep};
+use robot::rules::{RuleSet, RulesError};
+use robot::store::{NewEntry, Store};
+use robot::words::WordList;
+use robot::{Moderation, Setup};
+
+/// The robot's clock in a test: it stands still until the test moves it, so a flood posted in
+/// a second of real time happens at one moment for the robot, as it would in production, and
+/// expiry takes a call instead of thirty days. (lag-bot's own timers follow the kit's simulated
+/// time, which the kit moves by itself whenever the robot waits on it.)
+struct TestClock {
+    start: SystemTime,
+    elapsed: watch::Sender<Duration>,
+}
+
+impl TestClock {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: SystemTime::now(),
+            elapsed: watch::Sender::new(Duration::ZERO),
+        })
+    }
+
+    /// Moves the robot's time forward by `by`, waking what waits on it.
+    fn advance(&self, by: Duration) {
+        self.elapsed.send_modify(|elapsed| *elapsed += by);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> SystemTime {
+        self.start + *self.elapsed.borrow()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        let mut elapsed = self.elapsed.subscribe();
+        let deadline = *elapsed.borrow() + duration;
+        Box::pin(async move {
+            while *elapsed.borrow_and_update() < deadline {
+                if elapsed.changed().await.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+        })
+    }
+}
+
+/// A kit running the moderation robot with `rules` (the built-in ones for `None`) and its
+/// database at `database`.
+async fn start(rules: Option<&str>, database: &Path) -> (Kit, Arc<Moderation>, Arc<TestClock>) {
+    let rules = match rules {
+        Some(text) => RuleSet::parse(text, "test rules").unwrap(),
+        None => RuleSet::default_rules().unwrap(),
+    };
+    let clock = TestClock::new();
+    let moderation = Moderation::new(Setup {
+        rules,
+        database: database.to_owned(),
+        clock: Arc::clone(&clock) as Arc<dyn Clock>,
+    })
+    .unwrap();
+    let kit = Kit::start({
+        let moderation = Arc::clone(&moderation);
+        move |lag| robot::robot(lag, moderation)
+    })
+    .await
+    .unwrap();
+    (kit, moderation, clock)
+}
+
+/// The newest audit entry's rule, action and whether Lag accepted it, once the robot has
+/// finished with every event.
+async fn last_audit(kit: &Kit, moderation: &Moderation) -> (String, String, Option<bool>) {
+    kit.settle().await;
+    let entry = moderation.store.audit(1).await.unwrap().remove(0);
+    (entry.rule, entry.action, entry.accepted)
+}
+
+fn granted_deletion() -> Vec<Permission> {
+    Permission::LAG
+        .iter()
+        .copied()
+        .chain([Permission::ManageMessages])
+        .collect()
+}
+
+// ----- the rules file --------------------------------------------------------------------
+
+#[test]
+fn the_built_in_rules_cover_every_kind() {
+    let rules = RuleSet::default_rules().unwrap();
+    let kinds: Vec<String> = rules
+        .rules
+        .iter()
+        .map(|r| {
+            format!("{:?}", r.kind)
+                .split(['(', ' '])
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Words", "Regex", "Links", "Mentions", "Flood", "Repeats"]
+    );
+    let described = rules.describe();
+    assert!(described.contains("**insults** (line 23)"), "{described}");
+    assert!(described.contains("links to grabify.link"), "{described}");
+}
+
+fn error(text: &str) -> RulesError {
+    RuleSet::parse(text, "rules.toml").unwrap_err()
+}
+
+#[test]
+fn a_bad_rules_file_names_the_line_and_the_rule() {
+    let unknown_kind = error(
+        "[[rule]]\nname = \"ok\"\nkind = \"words\"\nwords = [\"x\"]\naction = \"warn\"\n\n\
+         [[rule]]\nname = \"typo\"\nkind = \"wrods\"\naction = \"warn\"\n",
+    );
+    assert_eq!(unknown_kind.line, Some(9));
+    assert_eq!(unknown_kind.rule.as_deref(), Some("\"typo\""));
+    assert!(unknown_kind.problem.contains("unknown kind \"wrods\""));
+    assert_eq!(
+        unknown_kind.to_string(),
+        "rules.toml, line 9, rule \"typo\": unknown kind \"wrods\" (words, regex, links, \
+         mentions, flood or repeats)"
+    );
+
+    let bad_regex =
+        error("[[rule]]\nname = \"re\"\nkind = \"regex\"\npattern = \"(\"\naction = \"remove\"\n");
+    assert_eq!(
+        (bad_regex.line, bad_regex.rule.as_deref()),
+        (Some(4), Some("\"re\""))
+    );
+    assert!(
+        bad_regex.problem.contains("not a valid regex"),
+        "{bad_regex}"
+    );
+
+    // A key the TOML parser rejects: the line comes from its span, the rule from the table.
+    let unknown_key = error(
+        "[[rule]]\nname = \"links\"\nkind = \"links\"\ndeny = [\"x.com\"]\nactoin = \"warn\"\n",
+    );
+    assert_eq!(unknown_key.line, Some(5), "{unknown_key}");
+    assert_eq!(unknown_key.rule.as_deref(), Some("\"links\""));
+    assert!(unknown_key.problem.contains("actoin"), "{unknown_key}");
+
+    let wrong_key = error(
+        "[[rule]]\nname = \"m\"\nkind = \"mentions\"\nwords = [\"x\"]\nmax = 3\naction = \"warn\"\n",
+    );
+    assert!(
+        wrong_key.problem.contains("does not take `words`"),
+        "{wrong_key}"
+    );
+
+    let duplicate = error(
+        "[[rule]]\nname = \"a\"\nkind = \"mentions\"\nmax = 1\naction = \"warn\"\n\
+         [[rule]]\nname = \"a\"\nkind = \"mentions\"\nmax = 2\naction = \"warn\"\n",
+    );
+    assert_eq!(duplicate.line, Some(6));
+    assert!(
+        duplicate.problem.contains("second rule is named"),
+        "{duplicate}"
+    );
+
+    let bad_window = error(
+        "[[rule]]\nname = \"f\"\nkind = \"flood\"\nmax = 3\nper = \"soon\"\naction = \"remove\"\n",
+    );
+    assert_eq!(bad_window.line, Some(5));
+    assert!(
+        bad_window.problem.contains("not a duration"),
+        "{bad_window}"
+    );
+
+    let bad_setting = error("[settings]\nreport_window = \"x\"\n");
+    assert_eq!(
+        (bad_setting.line, bad_setting.rule.as_deref()),
+        (Some(2), None)
+    );
+
+    let syntax = error("[[rule]]\nname = \"s\"\nkind = = \"words\"\n");
+    assert_eq!(syntax.line, Some(3), "{syntax}");
+}
+
+#[test]
+fn words_see_through_disguises_but_stay_whole_words() {
+    let list = WordList::new(["bad", "ass", "idiot"]);
+    for disguised in [
+        "that is BAD!",
+        "b4d",
+        "b.a.d",
+        "b a d",
+        "b-a-d idea",
+        "baaaad",
+        "you 1d10t",
+        "i.d.i.o.t",
+        "a$$",
+    ] {
+        assert!(list.find(disguised).is_some(), "{disguised:?} should match");
+    }
+    for innocent in [
+        "badge",
+        "class",
+        "as",
+        "a good idea",
+        "bread",
+        "idiots' guide? no: idiotic",
+    ] {
+        assert_eq!(list.find(innocent), None, "{innocent:?} should not match");
+    }
+    assert_eq!(list.find("so b.a.d today"), Some("b.a.d"));
+}
+
+// ----- every rule kind -------------------------------------------------------------------
+
+#[tokio::test]
+async fn every_rule_kind_is_enforced_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+    kit.join("dave");
+
+    // Words, seen through a disguise; the first violation is warned in a thread.
+    let insult = carol.say("you are such an 1d10t");
+    kit.reply()
+        .await
+        .assert_reply_to(&insult)
+        .assert_contains("the rule `insults`");
+    assert_eq!(last_audit(&kit, &moderation).await.0, "insults");
+
+    // Each of the other kinds, a warning window apart so that every one is warned.
+    let cases: [(&str, &str); 3] = [
+        ("get FREE nitro here", "free-nitro-scams"),
+        ("look https://grabify.link/abc", "bad-links"),
+        ("@alice @bob @carol @dave @Helper hi all", "mention-spam"),
+    ];
+    for (text, rule) in cases {
+        clock.advance(Duration::from_secs(61));
+        let message = carol.say(text);
+        kit.reply()
+            .await
+            .assert_reply_to(&message)
+            .assert_contains(&format!("the rule `{rule}`"));
+        assert_eq!(last_audit(&kit, &moderation).await.0, rule, "{text}");
+    }
+
+    // Flooding: the seventh message within ten seconds.
+    clock.advance(Duration::from_secs(61));
+    for n in 1..=6 {
+        carol.say(&format!("message number {n}"));
+    }
+    kit.no_reply().await;
+    let seventh = carol.say("message number 7");
+    kit.reply()
+        .await
+        .assert_reply_to(&seventh)
+        .assert_contains("the rule `flooding` (7 messages in 10s)");
+
+    // Repeats: the same text a third time within two minutes (punctuation and case aside).
+    clock.advance(Duration::from_secs(61));
+    carol.say("buy my stuff");
+    carol.say("Buy my stuff!");
+    kit.no_reply().await;
+    let third = carol.say("buy MY stuff");
+    kit.reply()
+        .await
+        .assert_reply_to(&third)
+        .assert_contains("the rule `repeats`");
+    let (rule, action, accepted) = last_audit(&kit, &moderation).await;
+    assert_eq!(
+        (rule.as_str(), accepted),
+        ("repeats", Some(true)),
+        "{action}"
+    );
+
+    // The owner and admins are not moderated; plain talk is not either.
+    kit.member("bob").say("you idiot");
+    carol.say("what a nice day");
+    kit.no_reply().await;
+    assert_eq!(moderation.store.audit_count(None).await.unwrap(), 6);
+    assert!(kit.errors().is_empty(), "{:?}", kit.errors());
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn links_can_be_allowed_only_and_edits_are_checked() {
+    let rules = r#"
+        [[rule]]
+        name = "off-site"
+        kind = "links"
+        allow = ["example.com"]
+        action = "warn"
+    "#;
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, moderation, clock) = start(Some(rules), &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+
+    carol.say("docs at https://docs.example.com/guide and www.example.com");
+    kit.no_reply().await;
+    let elsewhere = carol.say("or see evil.example.net/page");
+    kit.reply()
+        .await
+        .assert_reply_to(&elsewhere)
+        .assert_contains("a link to evil.example.net, which is not allowed here");
+
+    clock.advance(Duration::from_secs(61));
+    let innocent = carol.say("nothing to see");
+    kit.no_reply().await;
+    carol.edit(&innocent, "now see http://spam.test/x");
+    kit.reply()
+        .await
+        .assert_reply_to(&innocent)
+        .assert_contains("spam.test");
+    kit.settle().await;
+    let entries = moderation.store.audit(2).await.unwrap();
+    assert!(entries.iter().all(|e| e.rule == "off-site"), "{entries:?}");
+    kit.stop().await.unwrap();
+}
+
+// ----- removal: Lag's refusal and the extension ------------------------------------------
+
+#[tokio::test]
+async fn when_lag_refuses_the_deletion_the_robot_warns_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+
+    let link = carol.say("click bit.ly/totally-safe");
+    kit.reply()
+        .await
+        .assert_reply_to(&link)
+        .assert_contains("I can't remove it, so the moderators have been told");
+    kit.reply_in("mod-log")
+        .await
+        .assert_contains("carol in #general broke `bad-links`: could not remove: Lag refused")
+        .assert_contains("> click bit.ly/totally-safe");
+    let (_, action, accepted) = last_audit(&kit, &moderation).await;
+    assert_eq!(accepted, Some(false), "{action}");
+    assert!(
+        kit.sim()
+            .messages(&kit.demo().general)
+            .iter()
+            .any(|m| m.id == link.id()),
+        "the message is still there"
+    );
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_the_manage_messages_extension_the_robot_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    kit.sim()
+        .set_permissions(&kit.demo().robot.id, granted_deletion())
+        .unwrap();
+    let carol = kit.member("carol");
+
+    let link = carol.say("click bit.ly/totally-safe");
+    kit.deleted(&link).await;
+    let notice = kit.reply().await;
+    notice.assert_contains("@carol, I removed your message: it broke the rule `bad-links`");
+    assert_eq!(
+        notice.reply_to(),
+        None,
+        "the message it would thread to is gone"
+    );
+    kit.reply_in("mod-log")
+        .await
+        .assert_contains("broke `bad-links`: removed");
+    let (_, action, accepted) = last_audit(&kit, &moderation).await;
+    assert_eq!(accepted, Some(true), "{action}");
+    kit.stop().await.unwrap();
+}
+
+// ----- strikes ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("strikes.sqlite3");
+    let now = SystemTime::now();
+    {
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().await.unwrap(), 2);
+        let entry = NewEntry {
+            at: now,
+            rule: "insults".into(),
+            member_id: "usr_1".into(),
+            member_name: "carol".into(),
+            room_id: "room_1".into(),
+            message_id: "msg_1".into(),
+            excerpt: "you idiot".into(),
+            edited: false,
+        };
+        let day = Duration::from_secs(24 * 3600);
+        let (_, totals) = store
+            .record(entry.clone(), "strike".into(), Some((2, day)))
+            .await
+            .unwrap();
+        assert_eq!(totals.map(|t| (t.before, t.after)), Some((0, 2)));
+        let (_, totals) = store
+            .record(entry, "strike".into(), Some((1, day * 10)))
+            .await
+            .unwrap();
+        assert_eq!(totals.map(|t| (t.before, t.after)), Some((2, 3)));
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        2,
+        "not migrated twice"
+    );
+    let weights =
+        |strikes: Vec<robot::store::Strike>| strikes.iter().map(|s| s.weight).sum::<u32>();
+    assert_eq!(weights(store.strikes("usr_1", now).await.unwrap()), 3);
+    let later = now + Duration::from_secs(2 * 24 * 3600);
+    assert_eq!(
+        weights(store.strikes("usr_1", later).await.unwrap()),
+        1,
+        "the 2 expired"
+    );
+    assert_eq!(store.pardon("usr_1", Some(1), later).await.unwrap(), 1);
+    assert_eq!(weights(store.strikes("usr_1", later).await.unwrap()), 0);
+    assert_eq!(store.audit_count(Some("usr_1")).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn strikes_survive_a_restart_of_the_robot() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("m.sqlite3");
+    let (kit, _first, _clock) = start(None, &database).await;
+    kit.member("carol").say("moron");
+    kit.reply()
+        .await
+        .assert_contains("You have 1 active strike(s)");
+
+    // Stop the robot, keep the world: the same Lag robot starts again, as a new process
+    // would, with a new state over the same database file.
+    kit.handle().shutdown_handle().trigger();
+    kit.sim().cut_streams();
+    while kit.sim().open_streams() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = Moderation::new(Setup {
+        rules: RuleSet::default_rules().unwrap(),
+        database: database.clone(),
+        clock: Arc::new(robot::clock::SystemClock),
+    })
+    .unwrap();
+    let lag = Robot::builder()
+        .key(kit.demo().robot.key.clone())
+        .base_url(kit.sim().base_url())
+        .transport(Transport::Sse(SseConfig::new()));
+    let restarted = robot::robot(lag, second).unwrap().start().await.unwrap();
+    while kit.sim().open_streams() == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    kit.member("bob").say("!strikes @carol");
+    kit.reply()
+        .await
+        .assert_like("carol has 1 active strike(s):\n- 1 x `insults`, expires in *");
+    restarted.shutdown().await.unwrap();
+    kit.stop().await.ok();
+}
+
+#[tokio::test]
+async fn strikes_expire_in_simulated_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+    let bob = kit.member("bob");
+    carol.say("get free nitro now");
+    kit.reply()
+        .await
+        .assert_contains("You have 2 active strike(s)");
+
+    clock.advance(Duration::from_secs(29 * 24 * 3600));
+    bob.say("!strikes @carol");
+    kit.reply()
+        .await
+        .assert_like("carol has 2 active strike(s):\n- 2 x `free-nitro-scams`, expires in 1d*");
+
+    clock.advance(Duration::from_secs(24 * 3600 + 1));
+    bob.say("!strikes @carol");
+    kit.reply()
+        .await
+        .assert_text("carol has no active strikes.");
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reaching_a_threshold_calls_the_admins_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+    carol.say("free gift cards for all");
+    carol.say("you loser");
+    // The first violation is reported at once; the second, with the escalation, waits for
+    // the end of the report window.
+    kit.reply_in("mod-log")
+        .await
+        .assert_contains("carol in #general broke `free-nitro-scams`");
+    kit.no_reply_in("mod-log").await;
+    clock.advance(Duration::from_secs(30));
+    let mod_log = kit.reply_in("mod-log").await.text().to_owned();
+    assert!(
+        mod_log.contains(
+            "**Escalation:** @alice @bob: carol has reached 3 active strikes (`!strikes @carol`"
+        ),
+        "{mod_log}"
+    );
+    kit.stop().await.unwrap();
+}
+
+// ----- moderators' commands --------------------------------------------------------------
+
+#[tokio::test]
+async fn moderators_commands_and_their_denial_to_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let carol = kit.member("carol");
+    let bob = kit.member("bob");
+    let alice = kit.member("alice");
+
+    for command in ["!strikes @bob", "!pardon @carol", "!rules", "!modlog"] {
+        carol.say(command);
+        let trigger = command.split(' ').next().unwrap();
+        kit.reply()
+            .await
+            .assert_text(&format!("You can't use `{trigger}`."));
+    }
+
+    carol.say("idiot");
+    kit.reply().await.assert_contains("1 active strike(s)");
+    clock.advance(Duration::from_secs(61));
+    carol.say("free skins");
+    kit.reply().await.assert_contains("3 active strike(s)");
+
+    bob.say("!pardon @carol 2");
+    kit.reply()
+        .await
+        .assert_text("Pardoned 2 strike(s) of carol; 1 left.");
+    alice.say("!strikes @carol");
+    kit.reply()
+        .await
+        .assert_like("carol has 1 active strike(s):\n- 1 x `insults`, expires in *");
+    bob.say("!modlog 1");
+    kit.reply().await.assert_like(
+        "The latest 1 of 2 audit entries, newest first:\n#2 carol `free-nitro-scams`: *",
+    );
+    alice.say("!rules");
+    kit.reply()
+        .await
+        .assert_contains("Moderation rules (the built-in rules):\n1. **insults**");
+    kit.stop().await.unwrap();
+}
+
+// ----- a flood ---------------------------------------------------------------------------
+
+/// How many violations a mod-log summary covers.
+fn violations_in(summary: &str) -> u64 {
+    if summary.contains("**1 violation:**") {
+        return 1;
+    }
+    summary
+        .split("**")
+        .find_map(|part| part.strip_suffix(" violations")?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_flood_of_200_violations_is_recorded_and_answered_within_lags_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let started = std::time::Instant::now();
+    let members = [
+        kit.member("carol"),
+        kit.join("dave"),
+        kit.join("erin"),
+        kit.join("frank"),
+    ];
+    for n in 0..200 {
+        members[n % members.len()].say(&format!("you idiot number {n}"));
+    }
+
+    // Every violation is recorded.
+    kit.settle().await;
+    assert_eq!(moderation.store.audit_count(None).await.unwrap(), 200);
+
+    // Every one is reported, in a few summaries.
+    let mut reported = 0;
+    let mut summaries = 0;
+    while reported < 200 {
+        if summaries > 0 {
+            clock.advance(Duration::from_secs(30));
+        }
+        let summary = kit.reply_in("mod-log").await;
+        reported += violations_in(summary.text());
+        summaries += 1;
+    }
+    assert_eq!(reported, 200);
+    kit.no_reply_in("mod-log").await;
+    let warnings = kit.replies_in("general").await.len();
+    let simulated = kit.elapsed();
+
+    // One warning per member; the first report at once, then one summary per window.
+    assert_eq!(warnings, 4);
+    assert!(summaries <= 3, "{summaries} summaries");
+    assert_eq!(
+        exported(kit.handle().metrics(), "lag_bot_rate_limited_total"),
+        Some(0.0),
+        "Lag never answered 429"
+    );
+    assert!(kit.errors().is_empty(), "{:?}", kit.errors());
+    eprintln!(
+        "flood of 200: {warnings} warnings and {summaries} mod-log summaries posted, \
+         {simulated:?} of lag-bot's simulated time (pacing), {:?} of real time",
+        started.elapsed()
+    );
+    kit.stop().await.unwrap();
+}
