@@ -21,7 +21,7 @@
 //! | `STATS_ROOM` | the room announcements go to (default `general`) |
 //! | `STATS_EVERY` | how often to poll, e.g. `30s`, `5m` (default `30s`) |
 //! | `STATS_TIMEOUT` | how long one call to the service may take (default `10s`) |
-//! | `STATS_DB` | the SQLite file (default `game_stats.db`) |
+//! | `STATS_DB` | the SQLite file (default `lag-bot-game-stats.sqlite3` in the system's temporary directory) |
 //!
 //! With no `LAG_ROBOT_API_KEY` and no `STATS_URL`, it runs in dev mode: a local Lag and the
 //! local stats service of `service.rs` start in this process, a match is played every 20

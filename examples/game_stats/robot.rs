@@ -41,7 +41,7 @@ pub struct Config {
 
 impl Config {
     /// The defaults for a service at `url`: announcements in `#general`, a poll every 30
-    /// seconds, calls of at most 10 seconds, and `game_stats.db` in the working directory.
+    /// seconds, calls of at most 10 seconds, and `lag-bot-game-stats.sqlite3` in the system's temporary directory.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
@@ -49,7 +49,7 @@ impl Config {
             room: "general".to_owned(),
             every: Duration::from_secs(30),
             timeout: Duration::from_secs(10),
-            database: PathBuf::from("game_stats.db"),
+            database: std::env::temp_dir().join("lag-bot-game-stats.sqlite3"),
         }
     }
 }
