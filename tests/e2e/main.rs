@@ -11,6 +11,7 @@ mod commands;
 mod dev;
 mod events;
 mod faults;
+mod groups;
 mod hostile;
 mod jobs;
 mod kit;
