@@ -8,6 +8,7 @@ mod client;
 mod client_faults;
 mod client_limiter;
 mod commands;
+mod conversations;
 mod dev;
 mod events;
 mod faults;

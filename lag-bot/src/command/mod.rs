@@ -38,6 +38,7 @@
 //! is set with [`CommandOptions`].
 
 mod args;
+pub(crate) mod conversation;
 mod cooldown;
 mod error;
 mod from_arg;

@@ -105,6 +105,35 @@ pub trait Texts: Send + Sync + 'static {
         "command".to_owned()
     }
 
+    /// A question asked again by [`Ctx::ask_for`](crate::Ctx::ask_for) after a refused answer:
+    /// what was wrong, then the question.
+    fn ask_again(&self, error: &ArgError, question: &str) -> String {
+        format!("{}\n{question}", self.argument_error(error))
+    }
+
+    /// The answer when a member cancels a conversation with the cancel word.
+    fn conversation_cancelled(&self) -> String {
+        "Cancelled.".to_owned()
+    }
+
+    /// The answer when a conversation gets no answer in time; `again` is the command that
+    /// started it, as written (`!report`), when a command did.
+    fn conversation_timed_out(&self, again: Option<&str>) -> String {
+        match again {
+            Some(command) => format!("No answer in time; start again with `{command}`."),
+            None => "No answer in time.".to_owned(),
+        }
+    }
+
+    /// The answer when every answer to [`Ctx::ask_for`](crate::Ctx::ask_for) was refused;
+    /// `again` as for [`conversation_timed_out`](Self::conversation_timed_out).
+    fn conversation_gave_up(&self, again: Option<&str>) -> String {
+        match again {
+            Some(command) => format!("Too many tries; start again with `{command}`."),
+            None => "Too many tries.".to_owned(),
+        }
+    }
+
     /// The name of a group's subcommand word in usage lines (`!mod <subcommand>`).
     fn subcommand_parameter(&self) -> String {
         "subcommand".to_owned()

@@ -172,6 +172,19 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
             .collect()
     }
 
+    /// Whether `msg` invokes a command explicitly (not a suggestion or a pattern listener).
+    pub(crate) fn invokes_command(&self, me: Me<'_>, msg: &RoomMessage) -> bool {
+        matches!(
+            self.command_action(me, &msg.content),
+            Some(Action::Command { .. })
+        )
+    }
+
+    /// Whether `handler` names runs of a command (`!report`, `!mod strikes`).
+    pub(crate) fn is_command_run(&self, handler: &str) -> bool {
+        self.nodes.iter().any(|node| node.handler_name == handler)
+    }
+
     /// What `msg` asks for, without doing any of it.
     pub(crate) fn decide(&self, me: Me<'_>, msg: &RoomMessage) -> Vec<Action> {
         if msg.is_from_robot(me.id) {
