@@ -1,4 +1,5 @@
-//! `#[command("!roll", aliases("!dice"))]`.
+//! `#[command("!roll", aliases("!dice"))]`, and groups:
+//! `#[command("!mod", subcommands(strikes, pardon), category = "Moderation")]`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -13,6 +14,9 @@ use crate::handler::{AttributeMacro, Errors, HandlerFn};
 struct CommandAttr {
     trigger: LitStr,
     aliases: Vec<LitStr>,
+    /// The functions of the group's subcommands, each a `#[command]` function.
+    subcommands: Vec<syn::Ident>,
+    category: Option<LitStr>,
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -28,6 +32,8 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<CommandAttr> {
     const USAGE: &str = "expected a trigger, e.g. `#[command(\"!roll\")]` or `#[command(\"!roll\", aliases(\"!dice\"))]`";
+    const SUBCOMMAND: &str =
+        "a subcommand is the name of a `#[command]` function, e.g. `subcommands(strikes, pardon)`";
     let items = match Punctuated::<Expr, Token![,]>::parse_terminated.parse2(attr) {
         Ok(items) => items,
         Err(error) => {
@@ -54,6 +60,9 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<CommandAttr> {
     let mut seen: Vec<String> = Vec::new();
     let mut aliases = Vec::new();
     let mut aliases_given = false;
+    let mut subcommands: Vec<syn::Ident> = Vec::new();
+    let mut subcommands_given = false;
+    let mut category: Option<LitStr> = None;
     for item in items {
         match &item {
             Expr::Call(call) if is_ident(&call.func, "aliases") => {
@@ -98,6 +107,51 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<CommandAttr> {
                     }
                 }
             }
+            Expr::Call(call) if is_ident(&call.func, "subcommands") => {
+                if subcommands_given {
+                    errors.at(
+                        &call.func,
+                        "`subcommands(...)` is given twice; list every subcommand in one",
+                    );
+                }
+                subcommands_given = true;
+                if call.args.is_empty() {
+                    errors.at(
+                        &call.func,
+                        "`subcommands()` is empty; remove it or list the subcommands",
+                    );
+                }
+                for arg in &call.args {
+                    let Expr::Path(path) = arg else {
+                        errors.at(arg, SUBCOMMAND);
+                        continue;
+                    };
+                    let Some(ident) = path.path.get_ident() else {
+                        errors.at(arg, SUBCOMMAND);
+                        continue;
+                    };
+                    if subcommands.contains(ident) {
+                        errors.at(ident, format!("duplicate subcommand `{ident}`"));
+                    } else {
+                        subcommands.push(ident.clone());
+                    }
+                }
+            }
+            Expr::Assign(assign) if is_ident(&assign.left, "category") => match &*assign.right {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) if !name.value().trim().is_empty() => {
+                    if category.is_some() {
+                        errors.at(&assign.left, "`category` is given twice");
+                    }
+                    category = Some(name.clone());
+                }
+                other => errors.at(
+                    other,
+                    "a category is a non-empty string, e.g. `category = \"Moderation\"`",
+                ),
+            },
             Expr::Lit(ExprLit {
                 lit: Lit::Str(extra),
                 ..
@@ -116,14 +170,20 @@ fn parse_attr(attr: TokenStream, errors: &mut Errors) -> Option<CommandAttr> {
                 };
                 errors.at(
                     option,
-                    "unknown `#[command]` option; it takes a trigger and `aliases(...)`. Set \
-                     cooldowns, checks and `hidden` with the builder methods of the `Command` it \
-                     returns, e.g. `roll().cooldown(...)`",
+                    "unknown `#[command]` option; it takes a trigger, `aliases(...)`, \
+                     `subcommands(...)` and `category = \"...\"`. Set cooldowns, checks and \
+                     `hidden` with the builder methods of the `Command` it returns, e.g. \
+                     `roll().cooldown(...)`",
                 );
             }
         }
     }
-    Some(CommandAttr { trigger, aliases })
+    Some(CommandAttr {
+        trigger,
+        aliases,
+        subcommands,
+        category,
+    })
 }
 
 fn is_ident(expr: &Expr, name: &str) -> bool {
@@ -190,6 +250,13 @@ fn expand_command(attr: &CommandAttr, handler: &HandlerFn) -> TokenStream {
     let future = quote_spanned! {output=> __future };
     let reply = quote_spanned! {output=> ::lag_bot::__private::reply_future(#future) };
     let help = &handler.help;
+    let subcommands = attr.subcommands.iter().map(|sub| {
+        quote_spanned! {sub.span()=> .subcommand(::lag_bot::__private::subcommand(#sub())) }
+    });
+    let category = attr
+        .category
+        .iter()
+        .map(|category| quote! { .category(#category) });
     let body = quote! {
         #inner
         ::lag_bot::__private::command(
@@ -205,6 +272,8 @@ fn expand_command(attr: &CommandAttr, handler: &HandlerFn) -> TokenStream {
         )
         #(.alias(#aliases))*
         .help(#help)
+        #(#subcommands)*
+        #(#category)*
     };
     handler.outer_fn(
         quote_spanned! {ctx_ty.span()=> ::lag_bot::__private::Command<#state> },

@@ -52,6 +52,28 @@ where
     .labelled(label)
 }
 
+/// A group's subcommand: what a `#[command]` function returns.
+pub fn subcommand<S, C: Subcommand<S>>(command: C) -> Command<S> {
+    command.into_command()
+}
+
+/// What `subcommands(...)` of `#[command]` names: `#[command]` functions.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a command",
+    label = "a subcommand is the name of a `#[command]` function",
+    note = "write the subcommand as `#[command(\"name\")] async fn name(ctx: Ctx, ...)` and list its function: `subcommands(name)`"
+)]
+pub trait Subcommand<S> {
+    /// The command.
+    fn into_command(self) -> Command<S>;
+}
+
+impl<S> Subcommand<S> for Command<S> {
+    fn into_command(self) -> Command<S> {
+        self
+    }
+}
+
 /// A parameter of type `T`.
 pub fn param<T: FromArg>(name: &'static str) -> Param {
     Param::of::<T>(name)

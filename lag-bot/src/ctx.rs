@@ -1,5 +1,6 @@
 //! The context a handler runs with.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -23,6 +24,9 @@ struct Inner<S> {
     client: Client,
     me: Arc<RobotInfo>,
     envelope: Arc<Envelope>,
+    /// What conversations need (`command::conversation`), opaque here because `ctx` sits
+    /// below `command` in the layering; set for the handlers of a room message.
+    conversation: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl<S> Ctx<S> {
@@ -38,8 +42,31 @@ impl<S> Ctx<S> {
                 client,
                 me,
                 envelope,
+                conversation: None,
             }),
         }
+    }
+
+    /// The same context, able to hold conversations with `conversation`.
+    pub(crate) fn with_conversation(self, conversation: Arc<dyn Any + Send + Sync>) -> Self {
+        let inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            state: Arc::clone(&shared.state),
+            client: shared.client.clone(),
+            me: Arc::clone(&shared.me),
+            envelope: Arc::clone(&shared.envelope),
+            conversation: None,
+        });
+        Self {
+            inner: Arc::new(Inner {
+                conversation: Some(conversation),
+                ..inner
+            }),
+        }
+    }
+
+    /// What conversations need, when the context can hold them.
+    pub(crate) fn conversation(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.inner.conversation.as_deref()
     }
 
     /// The robot's user state.

@@ -45,6 +45,24 @@ pub enum ErrorKind {
     Handler,
     /// Serving or receiving events failed (e.g. the listen address is taken).
     Transport,
+    /// A conversation ([`Ctx::ask`](crate::Ctx::ask)) ended without an answer. Let `?` carry
+    /// it out of the handler: the robot answers in the room with the
+    /// [`Texts`](crate::command::Texts) for how it ended, and does not call the error hook.
+    ConversationEnded(ConversationEnd),
+}
+
+/// How a conversation ended without an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConversationEnd {
+    /// The member typed the cancel word (`!cancel`).
+    Cancelled,
+    /// No answer came within the conversation's timeout.
+    TimedOut,
+    /// Every answer was refused, as many times as allowed.
+    TooManyAttempts,
+    /// The robot is stopping.
+    Stopped,
 }
 
 /// The error type of every fallible call in `lag-bot`.
@@ -161,6 +179,7 @@ impl ErrorKind {
             ErrorKind::Config => "configuration error",
             ErrorKind::Handler => "handler error",
             ErrorKind::Transport => "transport error",
+            ErrorKind::ConversationEnded(_) => "conversation ended",
         }
     }
 }
@@ -215,6 +234,25 @@ impl Error {
     /// An [`ErrorKind::InvalidInput`] error for input rejected before sending.
     pub(crate) fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidInput, message)
+    }
+
+    /// An [`ErrorKind::ConversationEnded`] error.
+    pub(crate) fn conversation_ended(end: ConversationEnd) -> Self {
+        let why = match end {
+            ConversationEnd::Cancelled => "the member cancelled it",
+            ConversationEnd::TimedOut => "no answer came in time",
+            ConversationEnd::TooManyAttempts => "every answer was refused",
+            ConversationEnd::Stopped => "the robot is stopping",
+        };
+        Self::new(ErrorKind::ConversationEnded(end), why)
+    }
+
+    /// How the conversation ended, for an [`ErrorKind::ConversationEnded`] error.
+    pub fn conversation_end(&self) -> Option<ConversationEnd> {
+        match self.inner.kind {
+            ErrorKind::ConversationEnded(end) => Some(end),
+            _ => None,
+        }
     }
 
     /// An [`ErrorKind::Config`] error for a builder given unusable settings.

@@ -133,7 +133,7 @@ pub mod transport;
 pub use async_trait::async_trait;
 pub use client::Client;
 pub use ctx::Ctx;
-pub use error::{BoxError, Error, ErrorKind, Result};
+pub use error::{BoxError, ConversationEnd, Error, ErrorKind, Result};
 pub use events::Event;
 pub use lag_bot_macros::{command, cron, every, hear, on};
 pub use listener::Listener;

@@ -24,6 +24,9 @@ fn misuses_fail_to_compile() {
         "wrong_state",
         "state_after_build",
         "bad_schedule",
+        "unknown_subcommand",
+        "not_a_subcommand",
+        "duplicate_subcommand",
     ] {
         cases.compile_fail(format!("tests/ui/{case}.rs"));
     }
@@ -35,6 +38,15 @@ fn misuses_fail_to_compile() {
 
 mod pass_command {
     include!("ui/pass_command.rs");
+
+    #[test]
+    fn compiles_and_runs() {
+        main();
+    }
+}
+
+mod pass_group {
+    include!("ui/pass_group.rs");
 
     #[test]
     fn compiles_and_runs() {

@@ -38,6 +38,7 @@
 //! is set with [`CommandOptions`].
 
 mod args;
+pub(crate) mod conversation;
 mod cooldown;
 mod error;
 mod from_arg;
@@ -96,6 +97,8 @@ pub struct Command<S = ()> {
     checks: Vec<Arc<CheckFn<S>>>,
     denied: Option<String>,
     hidden: bool,
+    subcommands: Vec<Command<S>>,
+    category: Option<String>,
 }
 
 impl<S: Send + Sync + 'static> Command<S> {
@@ -137,7 +140,35 @@ impl<S: Send + Sync + 'static> Command<S> {
             checks: Vec::new(),
             denied: None,
             hidden: false,
+            subcommands: Vec::new(),
+            category: None,
         }
+    }
+
+    /// A command group answering to `trigger` (e.g. `"!mod"`), whose own run does nothing: a
+    /// bare `!mod` answers with the group's usage, listing its
+    /// [subcommands](Self::subcommand). For a group that does something of its own when called
+    /// bare, build it with [`new`](Self::new) and add subcommands to it; when its handler
+    /// returns no reply, the usage is the answer.
+    ///
+    /// ```
+    /// use lag_bot::Ctx;
+    /// use lag_bot::command::{Command, MemberMention};
+    ///
+    /// let strikes = Command::new("strikes", |_ctx: Ctx, who: MemberMention| async move {
+    ///     format!("{who} has no strikes")
+    /// })
+    /// .params(["who"])
+    /// .help("Shows a member's strikes.");
+    /// let moderation = Command::group("!mod")
+    ///     .subcommand(strikes)
+    ///     .help("Moderation tools.")
+    ///     .category("Moderation");
+    /// assert_eq!(moderation.usage(), "!mod <subcommand>");
+    /// assert_eq!(moderation.subcommands()[0].usage(), "strikes <who>");
+    /// ```
+    pub fn group(trigger: impl Into<String>) -> Self {
+        Self::new(trigger, |_ctx: Ctx<S>| async {})
     }
 
     pub(crate) fn labelled(mut self, label: &str) -> Self {
@@ -258,6 +289,31 @@ impl<S: Send + Sync + 'static> Command<S> {
         self.hidden = true;
         self
     }
+
+    /// Adds a subcommand, making this command a group: `!mod strikes @x` runs the subcommand
+    /// `strikes` of the group `!mod`. A subcommand's trigger is its name without a prefix
+    /// (`"strikes"`); it is a command like any other, with arguments, help, aliases,
+    /// cooldowns, checks and subcommands of its own.
+    ///
+    /// The group's checks run before the subcommand's, and its cooldown is started with the
+    /// subcommand's: a check on the group guards every subcommand. A misspelt subcommand gets
+    /// "did you mean"; a word that names no subcommand goes to the group's own handler when
+    /// it takes parameters, and is answered with the group's usage otherwise. Two
+    /// subcommands of one group claiming the same name is a
+    /// [`Config`](crate::ErrorKind::Config) error when the robot starts.
+    pub fn subcommand(mut self, command: Command<S>) -> Self {
+        self.subcommands.push(command);
+        self
+    }
+
+    /// Puts the command in a category: the built-in `!help` lists commands by category, the
+    /// ones without a category first.
+    pub fn category(mut self, name: impl Into<String>) -> Self {
+        let name = name.into();
+        let name = name.trim();
+        self.category = (!name.is_empty()).then(|| name.to_owned());
+        self
+    }
 }
 
 impl<S> Command<S> {
@@ -301,13 +357,36 @@ impl<S> Command<S> {
         self.cooldown.as_ref()
     }
 
-    /// The usage line with the trigger as written, e.g. `"!roll [sides]"`.
-    pub fn usage(&self) -> String {
-        usage::usage_line(&self.trigger, &self.params)
+    /// The subcommands of a group, in the order added (empty for a plain command).
+    pub fn subcommands(&self) -> &[Command<S>] {
+        &self.subcommands
     }
 
-    pub(crate) fn usage_with_prefix(&self, prefix: &str) -> String {
-        usage::usage_line(&format!("{prefix}{}", self.name), &self.params)
+    /// The category `!help` lists the command under, if any.
+    pub fn category_name(&self) -> Option<&str> {
+        self.category.as_deref()
+    }
+
+    /// The usage line with the trigger as written, e.g. `"!roll [sides]"`; a group without
+    /// parameters of its own shows `<subcommand>` (`"!mod <subcommand>"`).
+    pub fn usage(&self) -> String {
+        self.usage_as(&self.trigger, "subcommand")
+    }
+
+    /// The usage line as typed `called` (`!mod strikes`), with `subcommand` as the name of a
+    /// group's subcommand word.
+    pub(crate) fn usage_as(&self, called: &str, subcommand: &str) -> String {
+        let line = usage::usage_line(called, &self.params);
+        if self.params.is_empty() && self.subcommands.iter().any(|c| !c.hidden) {
+            format!("{line} <{subcommand}>")
+        } else {
+            line
+        }
+    }
+
+    /// Takes the subcommands out, leaving a plain command.
+    pub(crate) fn take_subcommands(&mut self) -> Vec<Command<S>> {
+        std::mem::take(&mut self.subcommands)
     }
 
     pub(crate) fn label(&self) -> &str {
@@ -335,6 +414,8 @@ impl<S> Clone for Command<S> {
             checks: self.checks.clone(),
             denied: self.denied.clone(),
             hidden: self.hidden,
+            subcommands: self.subcommands.clone(),
+            category: self.category.clone(),
         }
     }
 }
@@ -349,6 +430,8 @@ impl<S> fmt::Debug for Command<S> {
             .field("cooldown", &self.cooldown)
             .field("checks", &self.checks.len())
             .field("hidden", &self.hidden)
+            .field("subcommands", &self.subcommands)
+            .field("category", &self.category)
             .finish_non_exhaustive()
     }
 }

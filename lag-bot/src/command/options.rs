@@ -1,6 +1,7 @@
 //! Robot-wide command behaviour.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::texts::{English, Texts};
 use crate::error::{Error, Result};
@@ -27,6 +28,9 @@ pub struct CommandOptions {
     help: bool,
     suggestions: bool,
     texts: Arc<dyn Texts>,
+    cancel_word: String,
+    conversation_timeout: Duration,
+    answer_attempts: u32,
 }
 
 impl Default for CommandOptions {
@@ -38,6 +42,9 @@ impl Default for CommandOptions {
             help: true,
             suggestions: true,
             texts: Arc::new(English),
+            cancel_word: "!cancel".to_owned(),
+            conversation_timeout: Duration::from_secs(5 * 60),
+            answer_attempts: 3,
         }
     }
 }
@@ -99,6 +106,41 @@ impl CommandOptions {
         self
     }
 
+    /// The word that ends a member's [conversation](crate::Ctx::ask) in a room (default
+    /// `!cancel`, matched as the whole message, case as for triggers).
+    pub fn cancel_word(mut self, word: impl Into<String>) -> Self {
+        self.cancel_word = word.into();
+        self
+    }
+
+    /// How long a [conversation](crate::Ctx::ask) waits for each answer (default 5 minutes).
+    pub fn conversation_timeout(mut self, timeout: Duration) -> Self {
+        self.conversation_timeout = timeout;
+        self
+    }
+
+    /// How many answers [`Ctx::ask_for`](crate::Ctx::ask_for) takes before it gives up
+    /// (default 3, at least 1).
+    pub fn answer_attempts(mut self, attempts: u32) -> Self {
+        self.answer_attempts = attempts.max(1);
+        self
+    }
+
+    /// The word that ends a conversation.
+    pub fn cancel_word_text(&self) -> &str {
+        &self.cancel_word
+    }
+
+    /// How long a conversation waits for each answer.
+    pub fn conversation_timeout_length(&self) -> Duration {
+        self.conversation_timeout
+    }
+
+    /// How many answers `ask_for` takes.
+    pub fn answer_attempt_count(&self) -> u32 {
+        self.answer_attempts
+    }
+
     /// The texts in use.
     pub fn text_set(&self) -> &dyn Texts {
         &*self.texts
@@ -141,6 +183,9 @@ impl CommandOptions {
     pub(crate) fn validate(&self) -> Result<()> {
         if self.prefixes.is_empty() {
             return Err(Error::config("commands need at least one prefix"));
+        }
+        if self.cancel_word.trim().is_empty() {
+            return Err(Error::config("the cancel word must not be empty"));
         }
         for prefix in &self.prefixes {
             if prefix.is_empty() || prefix.chars().any(char::is_whitespace) {

@@ -1,5 +1,8 @@
 //! Running one command: its checks, then its arguments, then its cooldown, then the handler.
 //! A refusal at any step is a reply worded by the robot's [`Texts`]; the handler never runs.
+//!
+//! A subcommand runs with the groups above it, outermost first: every level's checks, then the
+//! subcommand's arguments, then every level's cooldown.
 
 use std::sync::Arc;
 
@@ -20,6 +23,8 @@ pub(crate) struct Invocation {
     pub(crate) args: String,
     /// The usage line with the prefix shown in help, for usage errors.
     pub(crate) usage: String,
+    /// The answer when the handler gives none: a group's usage.
+    fallback: Option<String>,
     sender: String,
     room: String,
     mentions: Vec<Mention>,
@@ -31,6 +36,7 @@ impl Invocation {
             typed,
             args,
             usage,
+            fallback: None,
             sender: msg
                 .sender_id
                 .clone()
@@ -40,24 +46,36 @@ impl Invocation {
             mentions: msg.mentions.clone(),
         }
     }
+
+    /// Answers with `fallback` when the handler gives no reply.
+    pub(crate) fn with_fallback(mut self, fallback: Option<String>) -> Self {
+        self.fallback = fallback;
+        self
+    }
 }
 
-/// Starts `command` for `call`; the future yields the handler's reply, or the refusal.
+/// Starts the last command of `chain` (a command, or a subcommand after the groups above it)
+/// for `call`; the future yields the handler's reply, or the refusal.
 pub(crate) fn execute<S: Send + Sync + 'static>(
-    command: Command<S>,
+    chain: Vec<Command<S>>,
     ctx: Ctx<S>,
     call: Invocation,
     texts: Arc<dyn Texts>,
     cooldowns: Arc<dyn CooldownStore>,
 ) -> ReplyFuture {
     Box::pin(async move {
-        for check in &command.checks {
-            if !check(ctx.clone()).await? {
-                let denied = command
-                    .denied
-                    .clone()
-                    .unwrap_or_else(|| texts.denied(&call.typed));
-                return Reply::say(denied).into_reply();
+        let Some(command) = chain.last() else {
+            return Ok(None);
+        };
+        for level in &chain {
+            for check in &level.checks {
+                if !check(ctx.clone()).await? {
+                    let denied = level
+                        .denied
+                        .clone()
+                        .unwrap_or_else(|| texts.denied(&call.typed));
+                    return Reply::say(denied).into_reply();
+                }
             }
         }
         let started = {
@@ -68,16 +86,26 @@ pub(crate) fn execute<S: Send + Sync + 'static>(
             Ok(running) => running,
             Err(error) => return Ok(Some(Reply::say(texts.usage_error(&error, &call.usage)))),
         };
-        if let Some(cooldown) = &command.cooldown
-            && let Some(remaining) = cooldown
-                .try_start(&*cooldowns, command.name(), &call.sender, &call.room)
-                .await?
-        {
-            let refusal = cooldown
-                .own_refusal(&call.typed, remaining)
-                .unwrap_or_else(|| texts.cooldown(&call.typed, cooldown.scope(), remaining));
-            return Reply::say(refusal).into_reply();
+        let mut key = String::new();
+        for level in &chain {
+            if !key.is_empty() {
+                key.push(' ');
+            }
+            key.push_str(level.name());
+            if let Some(cooldown) = &level.cooldown
+                && let Some(remaining) = cooldown
+                    .try_start(&*cooldowns, &key, &call.sender, &call.room)
+                    .await?
+            {
+                let refusal = cooldown
+                    .own_refusal(&call.typed, remaining)
+                    .unwrap_or_else(|| texts.cooldown(&call.typed, cooldown.scope(), remaining));
+                return Reply::say(refusal).into_reply();
+            }
         }
-        running.await
+        match running.await? {
+            None => Ok(call.fallback.map(Reply::say)),
+            reply => Ok(reply),
+        }
     })
 }

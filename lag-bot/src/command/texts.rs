@@ -105,11 +105,72 @@ pub trait Texts: Send + Sync + 'static {
         "command".to_owned()
     }
 
-    /// The answer to a bare `!help`: every visible command, sorted by usage line. `help` is
-    /// the help command as typed (`!help`).
+    /// A question asked again by [`Ctx::ask_for`](crate::Ctx::ask_for) after a refused answer:
+    /// what was wrong, then the question.
+    fn ask_again(&self, error: &ArgError, question: &str) -> String {
+        format!("{}\n{question}", self.argument_error(error))
+    }
+
+    /// The answer when a member cancels a conversation with the cancel word.
+    fn conversation_cancelled(&self) -> String {
+        "Cancelled.".to_owned()
+    }
+
+    /// The answer when a conversation gets no answer in time; `again` is the command that
+    /// started it, as written (`!report`), when a command did.
+    fn conversation_timed_out(&self, again: Option<&str>) -> String {
+        match again {
+            Some(command) => format!("No answer in time; start again with `{command}`."),
+            None => "No answer in time.".to_owned(),
+        }
+    }
+
+    /// The answer when every answer to [`Ctx::ask_for`](crate::Ctx::ask_for) was refused;
+    /// `again` as for [`conversation_timed_out`](Self::conversation_timed_out).
+    fn conversation_gave_up(&self, again: Option<&str>) -> String {
+        match again {
+            Some(command) => format!("Too many tries; start again with `{command}`."),
+            None => "Too many tries.".to_owned(),
+        }
+    }
+
+    /// The name of a group's subcommand word in usage lines (`!mod <subcommand>`).
+    fn subcommand_parameter(&self) -> String {
+        "subcommand".to_owned()
+    }
+
+    /// The answer to a bare group (`!mod`) whose own handler gave no reply, and to a word that
+    /// names none of its subcommands: `usage` is the group's usage line (`!mod <subcommand>`),
+    /// `subcommands` its visible subcommands, sorted by usage line.
+    fn group_usage(&self, usage: &str, subcommands: &[HelpEntry]) -> String {
+        let mut text = format!("Usage: {usage}\nSubcommands:");
+        push_entries(&mut text, subcommands);
+        text
+    }
+
+    /// The answer to `!help mod` about a group: the group's own details, then its visible
+    /// subcommands, sorted by usage line.
+    fn help_group(&self, entry: &HelpEntry, subcommands: &[HelpEntry]) -> String {
+        let mut text = self.help_details(entry);
+        text.push_str("\nSubcommands:");
+        push_entries(&mut text, subcommands);
+        text
+    }
+
+    /// The answer to a bare `!help`: every visible command (a group as one line), sorted by
+    /// usage line, the ones without a [category](HelpEntry::category) first, then each
+    /// category under its name. `help` is the help command as typed (`!help`).
     fn help_list(&self, entries: &[HelpEntry], help: &str) -> String {
         let mut list = String::from("Commands:");
+        let mut category = None;
         for entry in entries {
+            if entry.category.is_some() && entry.category != category {
+                category.clone_from(&entry.category);
+                list.push_str(&format!(
+                    "\n{}:",
+                    entry.category.as_deref().unwrap_or_default()
+                ));
+            }
             list.push_str(&format!("\n`{}`", entry.usage));
             if let Some(summary) = entry.summary() {
                 list.push_str(&format!(" - {summary}"));
@@ -146,6 +207,16 @@ pub trait Texts: Send + Sync + 'static {
     }
 }
 
+/// One line per entry: `` `usage` - summary ``.
+fn push_entries(text: &mut String, entries: &[HelpEntry]) {
+    for entry in entries {
+        text.push_str(&format!("\n`{}`", entry.usage));
+        if let Some(summary) = entry.summary() {
+            text.push_str(&format!(" - {summary}"));
+        }
+    }
+}
+
 /// The English texts: every [`Texts`] method's default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct English;
@@ -162,6 +233,8 @@ pub struct HelpEntry {
     pub help: Option<String>,
     /// The other triggers, with the prefix shown in help (`!dice`).
     pub aliases: Vec<String>,
+    /// The command's [category](super::Command::category), if it has one.
+    pub category: Option<String>,
 }
 
 impl HelpEntry {
@@ -171,7 +244,14 @@ impl HelpEntry {
             usage: usage.into(),
             help,
             aliases,
+            category: None,
         }
+    }
+
+    /// The same entry in category `category`.
+    pub fn in_category(mut self, category: Option<String>) -> Self {
+        self.category = category;
+        self
     }
 
     /// The first line of the help text: the command's line in the list.

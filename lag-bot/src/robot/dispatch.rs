@@ -1,5 +1,6 @@
-//! The dispatcher: takes deliveries from any transport, deduplicates them, holds them in a
-//! bounded queue, and runs their handlers in per-room order with contained failures.
+//! The dispatcher: takes deliveries from any transport, deduplicates them, gives a member's
+//! answers to the conversation waiting for them, holds the rest in a bounded queue, and runs
+//! their handlers in per-room order with contained failures.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -19,8 +20,11 @@ use super::handlers::Handlers;
 use super::ignore::ignore_reason;
 use super::lanes::{Lanes, lane_key};
 use crate::client::Client;
+use crate::command::conversation::{Conversations, Release, Routed, Talk};
+use crate::command::lookup::Me;
 use crate::ctx::Ctx;
-use crate::events::Envelope;
+use crate::error::ConversationEnd;
+use crate::events::{Envelope, Event};
 use crate::metrics::Metrics;
 use crate::model::RobotInfo;
 use crate::reply::Run;
@@ -37,6 +41,8 @@ pub(crate) struct Shared<S> {
     pub(crate) allow_robots: bool,
     pub(crate) handler_permits: Arc<Semaphore>,
     pub(crate) metrics: Metrics,
+    /// The conversations waiting for a member's answer.
+    pub(crate) conversations: Arc<Conversations>,
     /// What the test kit watches.
     #[cfg(feature = "testing")]
     pub(crate) probe: Option<Arc<super::probe::Probe>>,
@@ -67,9 +73,11 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
         let shared = Arc::new(shared);
         let tracker = TaskTracker::new();
         let for_lanes = Arc::clone(&shared);
+        let for_handlers = tracker.clone();
         let lanes = Lanes::new(tracker.clone(), move |job: Job| {
             let shared = Arc::clone(&for_lanes);
-            Box::pin(async move { shared.handle(job).await }) as BoxFuture<'static, ()>
+            let tracker = for_handlers.clone();
+            Box::pin(async move { shared.handle(job, &tracker).await }) as BoxFuture<'static, ()>
         });
         Self {
             shared,
@@ -97,6 +105,7 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
     /// after the consumers stopped.
     pub(crate) async fn drain(&self) {
         self.close();
+        self.shared.conversations.close();
         if let Ok(all) = self.slots.acquire_many(self.capacity).await {
             drop(all);
         }
@@ -138,12 +147,27 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                 Claim::Duplicate => return Offer::Duplicate,
                 Claim::Failed(err) => return Offer::Failed(err),
             }
+            #[cfg(feature = "testing")]
+            if let (Some(probe), Some(id)) = (&self.shared.probe, delivery.envelope.id()) {
+                probe.received(id);
+            }
             let (done, receiver) = if want_done {
                 let (tx, rx) = oneshot::channel();
                 (Some(tx), Some(rx))
             } else {
                 (None, None)
             };
+            if self.shared.answers(&delivery.envelope) == Routed::Taken {
+                #[cfg(feature = "testing")]
+                if let (Some(probe), Some(id)) = (&self.shared.probe, delivery.envelope.id()) {
+                    probe.finished(id, delivery.envelope.event_type());
+                }
+                drop(slot);
+                if let Some(done) = done {
+                    let _ = done.send(());
+                }
+                return Offer::Accepted(receiver);
+            }
             self.shared.metrics.queue_depth().inc();
             let lane = lane_key(delivery.envelope.event());
             self.lanes.push(
@@ -161,7 +185,40 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
 }
 
 impl<S: Send + Sync + 'static> Shared<S> {
-    async fn handle(self: Arc<Self>, job: Job) {
+    /// Gives a member's room message to the conversation they hold there, unless it is a
+    /// message the robot ignores or one that invokes a command.
+    fn answers(&self, envelope: &Envelope) -> Routed {
+        let Event::RoomMessage(msg) = envelope.event() else {
+            return Routed::NotAnswer;
+        };
+        if ignore_reason(envelope.event(), &self.me.id, self.allow_robots).is_some() {
+            return Routed::NotAnswer;
+        }
+        let me = Me {
+            id: &self.me.id,
+            name: &self.me.name,
+        };
+        self.conversations.route(
+            msg,
+            |content| self.handlers.is_cancel(content),
+            |msg| self.handlers.invokes_command(me, msg),
+        )
+    }
+
+    /// Runs an event's handlers in a task of their own, and returns when they finished or
+    /// when every unfinished one waits in a conversation: the room's next event may start
+    /// then. The task holds the event's queue slot until the handlers finish.
+    async fn handle(self: Arc<Self>, job: Job, tracker: &TaskTracker) {
+        let release = Arc::new(Release::new());
+        let for_task = Arc::clone(&release);
+        let work = tracker.spawn(Arc::clone(&self).handle_all(job, for_task));
+        tokio::select! {
+            _ = work => {}
+            () = release.released() => {}
+        }
+    }
+
+    async fn handle_all(self: Arc<Self>, job: Job, release: Arc<Release>) {
         let Job {
             transport,
             envelope,
@@ -181,12 +238,22 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 tracing::debug!(?reason, "event ignored");
                 return;
             }
-            let ctx = Ctx::new(
+            let mut ctx = Ctx::new(
                 Arc::clone(&self.state),
                 self.client.clone(),
                 Arc::clone(&self.me),
                 Arc::clone(&envelope),
             );
+            if matches!(envelope.event(), Event::RoomMessage(_)) {
+                let options = self.handlers.options();
+                ctx = ctx.with_conversation(Arc::new(Talk {
+                    conversations: Arc::clone(&self.conversations),
+                    release: Arc::clone(&release),
+                    timeout: options.conversation_timeout_length(),
+                    attempts: options.answer_attempt_count(),
+                    texts: options.texts_arc(),
+                }));
+            }
             let runs = match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx)))
             {
                 Ok(runs) => runs,
@@ -206,7 +273,12 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 tracing::trace!("no handler for this event");
                 return;
             }
-            join_all(runs.into_iter().map(|run| self.run(&ctx, run))).await;
+            release.start(runs.len());
+            join_all(runs.into_iter().map(|run| async {
+                self.run(&ctx, run).await;
+                release.finished();
+            }))
+            .await;
         }
         .instrument(span)
         .await;
@@ -243,6 +315,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
             self.metrics.handler_finished(&name, started.elapsed());
             let (error, panicked) = match outcome {
                 Ok(Ok(())) => return,
+                Ok(Err(error)) if error.conversation_end().is_some() => {
+                    self.conversation_ended(ctx, &name, &error).await;
+                    return;
+                }
                 Ok(Err(error)) => (error, false),
                 Err(panic) => {
                     let error = Error::new(
@@ -256,6 +332,25 @@ impl<S: Send + Sync + 'static> Shared<S> {
         }
         .instrument(span)
         .await;
+    }
+
+    /// Tells the room that a conversation ended without an answer; not a failure.
+    async fn conversation_ended(&self, ctx: &Ctx<S>, handler: &str, error: &Error) {
+        let texts = self.handlers.options().text_set();
+        let again = self.handlers.is_command_run(handler).then_some(handler);
+        let text = match error.conversation_end() {
+            Some(ConversationEnd::Cancelled) => texts.conversation_cancelled(),
+            Some(ConversationEnd::TimedOut) => texts.conversation_timed_out(again),
+            Some(ConversationEnd::TooManyAttempts) => texts.conversation_gave_up(again),
+            _ => return,
+        };
+        tracing::debug!(handler, %error, "conversation ended");
+        if text.is_empty() {
+            return;
+        }
+        if let Err(error) = ctx.say(text).await {
+            tracing::warn!(handler, %error, "could not say how the conversation ended");
+        }
     }
 
     /// Gives a handler's failure to the metrics and the error hook.

@@ -2,12 +2,12 @@
 //! starts.
 
 use crate::Result;
-use crate::command::lookup::CommandIndex;
+use crate::command::lookup::{CommandIndex, Me};
 use std::sync::Arc;
 
 use crate::command::{Command, CommandOptions, CooldownStore, Hear};
 use crate::ctx::Ctx;
-use crate::events::Event;
+use crate::events::{Event, RoomMessage};
 use crate::listener::Listener;
 use crate::reply::Run;
 
@@ -15,6 +15,7 @@ use crate::reply::Run;
 pub(crate) struct Handlers<S> {
     listeners: Vec<Listener<S>>,
     commands: Option<CommandIndex<S>>,
+    options: CommandOptions,
 }
 
 impl<S: Send + Sync + 'static> Handlers<S> {
@@ -27,13 +28,20 @@ impl<S: Send + Sync + 'static> Handlers<S> {
         cooldowns: Arc<dyn CooldownStore>,
     ) -> Result<Self> {
         let commands = if commands.is_empty() && hears.is_empty() {
+            options.validate()?;
             None
         } else {
-            Some(CommandIndex::new(commands, hears, options, cooldowns)?)
+            Some(CommandIndex::new(
+                commands,
+                hears,
+                options.clone(),
+                cooldowns,
+            )?)
         };
         Ok(Self {
             listeners,
             commands,
+            options,
         })
     }
 
@@ -53,6 +61,34 @@ impl<S: Send + Sync + 'static> Handlers<S> {
             runs.extend(commands.runs(ctx, msg));
         }
         runs
+    }
+
+    /// The robot's command options (conversation settings and texts included).
+    pub(crate) fn options(&self) -> &CommandOptions {
+        &self.options
+    }
+
+    /// Whether `msg` is the cancel word.
+    pub(crate) fn is_cancel(&self, content: &str) -> bool {
+        crate::command::conversation::is_cancel_word(
+            content,
+            self.options.cancel_word_text(),
+            self.options.is_case_insensitive(),
+        )
+    }
+
+    /// Whether `msg` invokes one of the robot's commands explicitly.
+    pub(crate) fn invokes_command(&self, me: Me<'_>, msg: &RoomMessage) -> bool {
+        self.commands
+            .as_ref()
+            .is_some_and(|c| c.invokes_command(me, msg))
+    }
+
+    /// Whether `handler` names runs of a command.
+    pub(crate) fn is_command_run(&self, handler: &str) -> bool {
+        self.commands
+            .as_ref()
+            .is_some_and(|c| c.is_command_run(handler))
     }
 
     /// How many handlers of each kind there are: listeners, commands (the built-in help

@@ -14,7 +14,15 @@
 //! - a redelivered event (same id) runs once;
 //! - the robot never reacts to its own messages, and by default not to other robots';
 //! - events of one room run one after another, in the order Lag sent them; different rooms
-//!   run in parallel, up to a bound on concurrent handlers;
+//!   run in parallel, up to a bound on concurrent handlers. Precisely: a room's next event
+//!   starts when every handler of the previous one has finished, or when each of its
+//!   unfinished handlers waits for an answer in a [conversation](crate::Ctx::ask) (those go on
+//!   in the background, holding their queue slot until they end), so one member's
+//!   conversation never holds up the room;
+//! - a member's message in a room where one of the robot's handlers waits for their answer is
+//!   given to that handler at once, ahead of the room's queue, and starts nothing else; unless
+//!   it invokes a command (which runs as usual, in order, while the conversation keeps
+//!   waiting) or is the cancel word (which ends the conversation);
 //! - every handler's reply takes the same path: split to Lag's message size, threaded, posted;
 //! - a handler's error or panic goes to the error hook with its context, and the robot keeps
 //!   running;

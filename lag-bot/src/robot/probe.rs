@@ -1,4 +1,5 @@
-//! What the test kit sees of a running robot: which events it has finished, and its errors.
+//! What the test kit sees of a running robot: which events it has received and finished, and
+//! its errors.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +23,8 @@ pub(crate) struct Probe {
 
 #[derive(Debug, Default)]
 struct State {
+    /// Events the dispatcher has received (routed to handlers or to a conversation).
+    received: HashSet<String>,
     finished: HashSet<String>,
     /// Finished events in order: (event id, wire type).
     order: Vec<(String, String)>,
@@ -47,6 +50,17 @@ impl Probe {
 
     fn changed(&self) {
         self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// The dispatcher has received event `id` (it is past deduplication).
+    pub(crate) fn received(&self, id: &str) {
+        self.state().received.insert(id.to_owned());
+        self.changed();
+    }
+
+    /// Whether the dispatcher has received event `id`.
+    pub(crate) fn has_received(&self, id: &str) -> bool {
+        self.state().received.contains(id)
     }
 
     /// The dispatcher is done with event `id` of type `event_type`.

@@ -15,6 +15,7 @@ use super::handle::joined;
 use super::handlers::Handlers;
 use super::jobs::Scheduler;
 use super::{Robot, RobotHandle, Shutdown};
+use crate::command::conversation::Conversations;
 use crate::transport::server::{self, Routes};
 use crate::transport::webhook::Listen;
 use crate::transport::{self, Dedup, Intake, Ready, Transport, WebhookService};
@@ -77,6 +78,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             allow_robots: self.allow_robots,
             handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
             metrics: self.metrics.clone(),
+            conversations: Arc::new(Conversations::new(self.clock.clone())),
             #[cfg(feature = "testing")]
             probe: self.probe,
         };

@@ -806,17 +806,17 @@ impl Kit {
     }
 
     /// Whether the robot only waits on simulated time: every handler or job run under way waits
-    /// on the clock, and when none runs, no job is starting and no event is on its way to the
-    /// robot (other than one whose delivery failed and waits for Lag's retry).
+    /// on the clock, and no event is on its way to the robot (other than one whose delivery
+    /// failed and waits for Lag's retry): with runs under way, every unfinished event has
+    /// reached the dispatcher, so that a member's answer is not overtaken by the timeout of the
+    /// conversation waiting for it; with none, no job is starting and every event is finished.
     fn may_advance(&self) -> bool {
         let activity = &self.probe.activity;
         if !activity.all_idle() {
             return false;
         }
-        if activity.runs() > 0 {
-            return true;
-        }
-        if self.probe.jobs_running() > 0 {
+        let running = activity.runs() > 0;
+        if !running && self.probe.jobs_running() > 0 {
             return false;
         }
         if self.handle.is_none() {
@@ -828,11 +828,12 @@ impl Kit {
         }
         let deliveries = self.sim.deliveries(&self.demo.robot.id);
         unfinished.iter().all(|(_, id)| {
-            deliveries
-                .iter()
-                .rev()
-                .find(|d| &d.event_id == id)
-                .is_some_and(|d| d.outcome == lag_sim::DeliveryOutcome::Failed)
+            (running && self.probe.has_received(id))
+                || deliveries
+                    .iter()
+                    .rev()
+                    .find(|d| &d.event_id == id)
+                    .is_some_and(|d| d.outcome == lag_sim::DeliveryOutcome::Failed)
         })
     }
 

@@ -13,6 +13,7 @@ use super::args::prefix_len_ignore_case;
 use super::hear::{Captures, group_names};
 use super::help::help_command;
 use super::run::{Invocation, execute};
+use super::texts::HelpEntry;
 use super::usage::closest;
 use super::{Command, CommandOptions, CooldownStore, Hear, trigger_name};
 use crate::ctx::Ctx;
@@ -20,15 +21,18 @@ use crate::error::{Error, Result};
 use crate::events::RoomMessage;
 use crate::reply::{Reply, Run};
 
-/// The handler name of the "did you mean" answer to an unknown command.
+/// The handler name of the "did you mean" answer to an unknown command or subcommand, and of
+/// a group's usage.
 const SUGGESTION_HANDLER: &str = "command suggestion";
 
 /// A robot's commands and pattern listeners, indexed for matching; built once when the robot
 /// starts.
 pub(crate) struct CommandIndex<S> {
+    /// Every command, subcommands included (taken out of their groups), by node number.
     commands: Vec<Command<S>>,
-    /// What each command's runs are called in the error hook, spans and metrics.
-    handler_names: Vec<String>,
+    /// What the index knows of each command, by the same number.
+    nodes: Vec<Node>,
+    /// The top-level commands by trigger and alias key.
     lookup: HashMap<String, usize>,
     hears: Vec<CompiledHear<S>>,
     hear_set: RegexSet,
@@ -36,6 +40,24 @@ pub(crate) struct CommandIndex<S> {
     prefixes: Vec<String>,
     /// Where the commands' cooldowns run.
     cooldowns: Arc<dyn CooldownStore>,
+}
+
+/// One command's place in the tree of groups.
+#[derive(Debug)]
+struct Node {
+    /// What its runs are called in the error hook, spans and metrics: the trigger as written,
+    /// then each subcommand's name (`!mod strikes`).
+    handler_name: String,
+    /// The group above it.
+    parent: Option<usize>,
+    /// Its subcommands by name and alias key.
+    children: HashMap<String, usize>,
+    /// The names (and aliases) of its visible subcommands, for suggestions.
+    child_names: Vec<String>,
+    /// Its usage line with the primary prefix (`!mod strikes <who>`).
+    usage: String,
+    /// For a group: the answer listing its subcommands.
+    group_usage: Option<String>,
 }
 
 struct CompiledHear<S> {
@@ -76,7 +98,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
     /// name or with spaces, two commands claiming the same trigger or alias (naming both), more
     /// parameter names than parameters, or a pattern that does not compile.
     pub(crate) fn new(
-        mut commands: Vec<Command<S>>,
+        commands: Vec<Command<S>>,
         hears: Vec<Hear<S>>,
         options: CommandOptions,
         cooldowns: Arc<dyn CooldownStore>,
@@ -84,57 +106,26 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
         options.validate()?;
         let prefixes = options.prefixes_longest_first();
         let primary = options.primary_prefix().to_owned();
-        let mut lookup: HashMap<String, usize> = HashMap::new();
-        let mut claimed_by: HashMap<String, (usize, bool)> = HashMap::new();
-        for (index, command) in commands.iter().enumerate() {
-            if let Some(names) = &command.param_names
-                && names.len() > command.params.len()
-            {
-                return Err(Error::config(format!(
-                    "command `{}` names {} parameters but takes {}",
-                    command.label,
-                    names.len(),
-                    command.params.len()
-                )));
-            }
-            let triggers = std::iter::once((&command.trigger, false))
-                .chain(command.aliases.iter().map(|alias| (alias, true)));
-            for (trigger, is_alias) in triggers {
-                let key = trigger_key(trigger, &options).map_err(|why| {
-                    Error::config(format!(
-                        "command `{}`: trigger {trigger:?} {why}",
-                        command.label
-                    ))
-                })?;
-                if let Some(&(other, other_is_alias)) = claimed_by.get(&key) {
-                    let describe = |i: usize, alias: bool| {
-                        let label = commands[i].label();
-                        if alias {
-                            format!("`{label}` (as an alias)")
-                        } else {
-                            format!("`{label}`")
-                        }
-                    };
-                    return Err(Error::config(format!(
-                        "two commands claim the trigger `{primary}{}`: {} and {}",
-                        trigger_name(trigger),
-                        describe(other, other_is_alias),
-                        describe(index, is_alias),
-                    )));
-                }
-                claimed_by.insert(key.clone(), (index, is_alias));
-                lookup.insert(key, index);
-            }
-        }
-        let mut handler_names: Vec<String> =
-            commands.iter().map(|c| c.trigger().to_owned()).collect();
         let help_key = options.key_for("help");
-        if options.is_help() && !lookup.contains_key(&help_key) {
-            let help = help_command(&commands, &options);
-            lookup.insert(help_key, commands.len());
-            commands.push(help);
-            handler_names.push(format!("{primary}help"));
+        let claims_help = commands
+            .iter()
+            .flat_map(Command::names)
+            .any(|name| options.key_for(name) == help_key);
+        let help = (options.is_help() && !claims_help).then(|| help_command(&commands, &options));
+        let mut tree = Tree {
+            commands: Vec::new(),
+            nodes: Vec::new(),
+            options: &options,
+        };
+        let mut lookup = HashMap::new();
+        tree.claim_all(commands, None, &mut lookup)?;
+        if let Some(help) = help {
+            lookup.insert(help_key, tree.commands.len());
+            tree.add(help, None, format!("{primary}help"))?;
         }
+        let Tree {
+            commands, nodes, ..
+        } = tree;
         let mut compiled = Vec::with_capacity(hears.len());
         for hear in hears {
             let regex = Regex::new(hear.pattern()).map_err(|err| {
@@ -147,7 +138,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
             .map_err(|err| Error::config(format!("pattern listeners: {err}")))?;
         Ok(Self {
             commands,
-            handler_names,
+            nodes,
             lookup,
             hears: compiled,
             hear_set,
@@ -179,6 +170,19 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
             .into_iter()
             .map(|action| self.start(ctx.clone(), msg, action))
             .collect()
+    }
+
+    /// Whether `msg` invokes a command explicitly (not a suggestion or a pattern listener).
+    pub(crate) fn invokes_command(&self, me: Me<'_>, msg: &RoomMessage) -> bool {
+        matches!(
+            self.command_action(me, &msg.content),
+            Some(Action::Command { .. })
+        )
+    }
+
+    /// Whether `handler` names runs of a command (`!report`, `!mod strikes`).
+    pub(crate) fn is_command_run(&self, handler: &str) -> bool {
+        self.nodes.iter().any(|node| node.handler_name == handler)
     }
 
     /// What `msg` asks for, without doing any of it.
@@ -214,11 +218,7 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
         }
         let typed = format!("{prefix}{name}");
         match self.lookup.get(&self.options.key_for(name)) {
-            Some(&index) => Some(Action::Command {
-                index,
-                typed,
-                args: args.trim().to_owned(),
-            }),
+            Some(&index) => Some(self.descend(index, typed, args)),
             None if self.options.is_suggestions() => {
                 let suggestion = self.suggest(name)?;
                 Some(Action::Say(
@@ -228,6 +228,47 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
                 ))
             }
             None => None,
+        }
+    }
+
+    /// From command `index`, typed as `typed`, follows the words of `args` that name
+    /// subcommands down to the command they ask for.
+    fn descend(&self, mut index: usize, mut typed: String, mut args: &str) -> Action {
+        loop {
+            let node = &self.nodes[index];
+            let rest = args.trim_start();
+            let word_len = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let (word, after) = rest.split_at(word_len);
+            if node.children.is_empty() || word.is_empty() {
+                break;
+            }
+            if let Some(&child) = node.children.get(&self.options.key_for(word)) {
+                typed = format!("{typed} {word}");
+                index = child;
+                args = after;
+                continue;
+            }
+            if !self.commands[index].params.is_empty() {
+                break;
+            }
+            let near = self
+                .options
+                .is_suggestions()
+                .then(|| closest(word, node.child_names.iter().map(String::as_str)))
+                .flatten();
+            let text = match near {
+                Some(near) => self
+                    .options
+                    .text_set()
+                    .unknown_command(&format!("{typed} {word}"), &format!("{typed} {near}")),
+                None => node.group_usage.clone().unwrap_or_default(),
+            };
+            return Action::Say(text);
+        }
+        Action::Command {
+            index,
+            typed,
+            args: args.trim().to_owned(),
         }
     }
 
@@ -261,8 +302,9 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
         let visible = self
             .commands
             .iter()
-            .filter(|c| !c.hidden)
-            .flat_map(Command::names);
+            .zip(&self.nodes)
+            .filter(|(c, node)| !c.hidden && node.parent.is_none())
+            .flat_map(|(c, _)| c.names());
         closest(typed, visible)
     }
 
@@ -274,16 +316,171 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
                 Run::new(hear.label().to_owned(), hear.run(ctx, captures))
             }
             Action::Command { index, typed, args } => {
-                let command = self.commands[index].clone();
-                let usage = command.usage_with_prefix(self.options.primary_prefix());
-                let call = Invocation::new(msg, typed, args, usage);
+                let node = &self.nodes[index];
+                let call = Invocation::new(msg, typed, args, node.usage.clone())
+                    .with_fallback(node.group_usage.clone());
                 let texts = self.options.texts_arc();
                 Run::new(
-                    Cow::Owned(self.handler_names[index].clone()),
-                    execute(command, ctx, call, texts, Arc::clone(&self.cooldowns)),
+                    Cow::Owned(node.handler_name.clone()),
+                    execute(
+                        self.chain(index),
+                        ctx,
+                        call,
+                        texts,
+                        Arc::clone(&self.cooldowns),
+                    ),
                 )
             }
         }
+    }
+
+    /// Command `index` and the groups above it, outermost first.
+    fn chain(&self, index: usize) -> Vec<Command<S>> {
+        let mut chain = vec![self.commands[index].clone()];
+        let mut at = self.nodes[index].parent;
+        while let Some(parent) = at {
+            chain.push(self.commands[parent].clone());
+            at = self.nodes[parent].parent;
+        }
+        chain.reverse();
+        chain
+    }
+}
+
+/// The index under construction: commands taken out of their groups, numbered.
+struct Tree<'o, S> {
+    commands: Vec<Command<S>>,
+    nodes: Vec<Node>,
+    options: &'o CommandOptions,
+}
+
+impl<S: Send + Sync + 'static> Tree<'_, S> {
+    /// Adds `commands` (the top level, or the subcommands of `parent`) and their subcommands,
+    /// claiming each trigger and alias in `lookup`.
+    fn claim_all(
+        &mut self,
+        commands: Vec<Command<S>>,
+        parent: Option<usize>,
+        lookup: &mut HashMap<String, usize>,
+    ) -> Result<()> {
+        let primary = self.options.primary_prefix();
+        let mut claimed_by: HashMap<String, (String, bool)> = HashMap::new();
+        for command in commands {
+            let handler_name = match parent {
+                None => command.trigger().to_owned(),
+                Some(parent) => format!(
+                    "{} {}",
+                    self.nodes[parent].handler_name,
+                    trigger_name(command.trigger())
+                ),
+            };
+            let triggers = std::iter::once((command.trigger(), false))
+                .chain(command.aliases().iter().map(|alias| (alias.as_str(), true)));
+            let mut keys = Vec::new();
+            for (trigger, is_alias) in triggers {
+                let key = trigger_key(trigger, self.options).map_err(|why| {
+                    Error::config(format!(
+                        "command `{handler_name}`: trigger {trigger:?} {why}"
+                    ))
+                })?;
+                let describe = |label: &str, alias: bool| {
+                    if alias {
+                        format!("`{label}` (as an alias)")
+                    } else {
+                        format!("`{label}`")
+                    }
+                };
+                if let Some((other, other_is_alias)) = claimed_by.get(&key) {
+                    let what = match parent {
+                        None => format!(
+                            "two commands claim the trigger `{primary}{}`",
+                            trigger_name(trigger)
+                        ),
+                        Some(parent) => format!(
+                            "two subcommands of `{}` claim the name `{}`",
+                            self.nodes[parent].handler_name,
+                            trigger_name(trigger)
+                        ),
+                    };
+                    return Err(Error::config(format!(
+                        "{what}: {} and {}",
+                        describe(other, *other_is_alias),
+                        describe(command.label(), is_alias),
+                    )));
+                }
+                claimed_by.insert(key.clone(), (command.label().to_owned(), is_alias));
+                keys.push(key);
+            }
+            let index = self.add(command, parent, handler_name)?;
+            for key in keys {
+                lookup.insert(key, index);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `command` below `parent`, then its subcommands; returns its number.
+    fn add(
+        &mut self,
+        mut command: Command<S>,
+        parent: Option<usize>,
+        handler_name: String,
+    ) -> Result<usize> {
+        if let Some(names) = &command.param_names
+            && names.len() > command.params.len()
+        {
+            return Err(Error::config(format!(
+                "command `{handler_name}` names {} parameters but takes {}",
+                names.len(),
+                command.params.len()
+            )));
+        }
+        let texts = self.options.text_set();
+        let called = format!(
+            "{}{}",
+            self.options.primary_prefix(),
+            trigger_name(&handler_name)
+        );
+        let usage = command.usage_as(&called, &texts.subcommand_parameter());
+        let subcommands = command.take_subcommands();
+        let index = self.commands.len();
+        self.commands.push(command);
+        self.nodes.push(Node {
+            handler_name,
+            parent,
+            children: HashMap::new(),
+            child_names: Vec::new(),
+            usage,
+            group_usage: None,
+        });
+        if subcommands.is_empty() {
+            return Ok(index);
+        }
+        let mut children = HashMap::new();
+        self.claim_all(subcommands, Some(index), &mut children)?;
+        let mut entries = Vec::new();
+        let mut child_names = Vec::new();
+        let mut visible: Vec<usize> = children.values().copied().collect();
+        visible.sort_unstable();
+        visible.dedup();
+        for child in visible {
+            let command = &self.commands[child];
+            if command.hidden {
+                continue;
+            }
+            child_names.extend(command.names().map(str::to_owned));
+            entries.push(HelpEntry::new(
+                self.nodes[child].usage.clone(),
+                command.summary().map(str::to_owned),
+                Vec::new(),
+            ));
+        }
+        entries.sort_by(|a, b| a.usage.cmp(&b.usage));
+        let node = &mut self.nodes[index];
+        node.group_usage = Some(texts.group_usage(&node.usage, &entries));
+        node.children = children;
+        node.child_names = child_names;
+        Ok(index)
     }
 }
 
