@@ -13,6 +13,7 @@ mod events;
 mod faults;
 mod kit;
 mod poll;
+mod routes;
 mod runtime;
 mod sse;
 mod webhook;

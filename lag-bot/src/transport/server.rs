@@ -1,4 +1,5 @@
-//! The robot's own HTTP listener: the webhook endpoint and/or the metrics endpoint.
+//! The robot's own HTTP listener: the webhook endpoint, the metrics endpoint and the robot's
+//! own routes, in any combination.
 
 use std::net::SocketAddr;
 
@@ -17,6 +18,8 @@ use crate::{Error, ErrorKind, Result};
 pub(crate) struct Routes {
     pub(crate) webhook: Option<(String, WebhookService)>,
     pub(crate) metrics: Option<(String, Metrics)>,
+    /// The robot's own routes, for every path the two above do not take.
+    pub(crate) app: Option<Router>,
 }
 
 /// Binds `addr`, failing with a transport error that names the address.
@@ -57,6 +60,9 @@ pub(crate) async fn serve(
                 }
             }),
         );
+    }
+    if let Some(app) = routes.app {
+        router = router.fallback_service(app);
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { stop.cancelled().await })
