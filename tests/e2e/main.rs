@@ -12,6 +12,7 @@ mod dev;
 mod events;
 mod faults;
 mod kit;
+mod notify;
 mod poll;
 mod routes;
 mod runtime;
