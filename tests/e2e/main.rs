@@ -19,3 +19,4 @@ mod runtime;
 mod sse;
 mod webhook;
 mod webhook_faults;
+mod welcome;
