@@ -57,8 +57,35 @@
 //! - [`client`] and [`model`]: every robot endpoint of Lag's REST API, with typed models.
 //! - [`events`]: a typed struct per event type, unknown types kept as raw JSON.
 //! - [`metrics`]: Prometheus counters and histograms of deliveries, handlers and pacing.
+//! - [`routes`]: the robot's own HTTP routes, an axum `Router` served next to its event
+//!   receiver, whose handlers reach the robot's state and client ([`RouteCtx`]).
 //!
 //! Every fallible call returns [`Error`], whose [`ErrorKind`] says what went wrong.
+//!
+//! # Serving your own routes
+//!
+//! A robot can also be an HTTP service: outside systems post to it, and it speaks in Lag.
+//! [`Robot::routes`] mounts an axum `Router` on the robot's webhook listener, or, for an SSE
+//! or long-poll robot, on a listener of its own (`LAG_LISTEN`); its handlers take
+//! `State<RouteCtx<S>>` with the robot's state, client and identity:
+//!
+//! ```no_run
+//! use axum::{Router, extract::State, routing::get};
+//! use lag_bot::{Robot, RouteCtx};
+//!
+//! async fn whoami(State(robot): State<RouteCtx>) -> String {
+//!     format!("I am {} in server {}", robot.me().name, robot.me().server_id)
+//! }
+//!
+//! # async fn run() -> lag_bot::Result<()> {
+//! Robot::from_env()?
+//!     .routes(Router::new().route("/whoami", get(whoami)))
+//!     .run()
+//!     .await
+//! # }
+//! ```
+//!
+//! The [`routes`] module docs say where the routes listen and how they stop.
 //!
 //! # Running locally
 //!
@@ -123,6 +150,7 @@ pub mod metrics;
 pub mod model;
 pub mod reply;
 pub mod robot;
+pub mod routes;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;
@@ -140,3 +168,4 @@ pub use listener::Listener;
 pub use model::SendMessage;
 pub use reply::{IntoReply, Reply};
 pub use robot::{ErrorContext, Robot, RobotBuilder, RobotHandle, Shutdown};
+pub use routes::RouteCtx;

@@ -77,7 +77,12 @@ impl DevLag {
 
     /// Prints what runs where and, unless the chat is off, opens the chat on this terminal.
     /// `stop` stops the robot gracefully (the chat's Ctrl-C, Ctrl-D and `/quit`).
-    pub(crate) fn open(self, robot: &str, stop: CancellationToken) -> Session {
+    pub(crate) fn open(
+        self,
+        robot: &str,
+        routes: Option<SocketAddr>,
+        stop: CancellationToken,
+    ) -> Session {
         let base = self.sim.base_url();
         let mut banner = format!(
             "\nDev mode: no LAG_ROBOT_API_KEY is set, so this robot runs against a local Lag.\n\
@@ -89,6 +94,9 @@ impl DevLag {
             banner.push_str(&format!(
                 "  webhooks         Lag signs each event and POSTs it to {url}\n"
             ));
+        }
+        if let Some(addr) = routes {
+            banner.push_str(&format!("  robot's routes   http://{addr}\n"));
         }
         if self.chat {
             banner.push_str(

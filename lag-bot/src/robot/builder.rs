@@ -52,6 +52,7 @@ pub struct RobotBuilder<S = ()> {
     rate_limiter: Option<Arc<dyn RateLimiter>>,
     metrics: Option<Metrics>,
     metrics_listen: Option<SocketAddr>,
+    routes_listen: Option<SocketAddr>,
     clock: Clock,
     #[cfg(feature = "testing")]
     probe: Option<Arc<super::probe::Probe>>,
@@ -69,6 +70,7 @@ impl Default for RobotBuilder<()> {
             rate_limiter: None,
             metrics: None,
             metrics_listen: None,
+            routes_listen: None,
             clock: Clock::default(),
             #[cfg(feature = "testing")]
             probe: None,
@@ -96,6 +98,7 @@ impl RobotBuilder<()> {
             rate_limiter: self.rate_limiter,
             metrics: self.metrics,
             metrics_listen: self.metrics_listen,
+            routes_listen: self.routes_listen,
             clock: self.clock,
             #[cfg(feature = "testing")]
             probe: self.probe,
@@ -152,6 +155,16 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         self
     }
 
+    /// Where the robot's own [routes](crate::routes) listen when its transport has no listener
+    /// to share (SSE, long-poll, or a webhook mounted in another server); default
+    /// `LAG_LISTEN` with [`build_from_env`](Self::build_from_env), else `127.0.0.1:3000`. Port
+    /// 0 picks a free port (see [`RobotHandle::routes_addr`](crate::RobotHandle::routes_addr)).
+    /// A webhook robot serves its routes on the webhook's listener instead.
+    pub fn routes_listen(mut self, addr: SocketAddr) -> Self {
+        self.routes_listen = Some(addr);
+        self
+    }
+
     /// Builds the robot from what was set, with no handlers yet.
     ///
     /// # Errors
@@ -194,6 +207,7 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
             transport,
             metrics,
             self.metrics_listen,
+            self.routes_listen,
             self.state,
             &self.clock,
         );
@@ -280,6 +294,7 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         self.base_url = self.base_url.or(env.base_url);
         self.transport = self.transport.or(Some(env.transport));
         self.metrics_listen = self.metrics_listen.or(env.metrics_listen);
+        self.routes_listen = self.routes_listen.or(env.listen);
         self.build()
     }
 
@@ -287,6 +302,7 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
     #[cfg(feature = "dev")]
     fn build_dev(mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<Robot<S>> {
         let (mut settings, metrics_listen) = config::dev_from_vars(var)?;
+        self.routes_listen = self.routes_listen.or(config::listen(var)?);
         if let Some(transport) = self.transport.take() {
             settings.transport = transport;
         }
@@ -303,11 +319,13 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
 
 #[cfg(feature = "testing")]
 impl RobotBuilder<()> {
-    /// A builder whose robot runs on the test kit's simulated time and reports to its probe.
+    /// A builder whose robot runs on the test kit's simulated time and reports to its probe,
+    /// and serves its own routes, if it has any, on a free loopback port.
     pub(crate) fn for_kit(clock: Clock, probe: Arc<super::probe::Probe>) -> Self {
         Self {
             clock,
             probe: Some(probe),
+            routes_listen: Some(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))),
             ..Self::default()
         }
     }

@@ -14,6 +14,9 @@ pub(crate) struct EnvSettings {
     pub(crate) base_url: Option<String>,
     pub(crate) transport: Transport,
     pub(crate) metrics_listen: Option<SocketAddr>,
+    /// `LAG_LISTEN`: the webhook's listener, and where the robot's own routes listen when
+    /// it has no webhook listener.
+    pub(crate) listen: Option<SocketAddr>,
 }
 
 fn address(var: &str, value: &str) -> Result<SocketAddr> {
@@ -56,7 +59,15 @@ pub(crate) fn from_vars(
         base_url: get("LAG_API_BASE"),
         transport,
         metrics_listen: metrics_listen(&get)?,
+        listen: listen(&var)?,
     })
+}
+
+/// `LAG_LISTEN`, when set.
+pub(crate) fn listen(var: impl Fn(&str) -> Option<String>) -> Result<Option<SocketAddr>> {
+    trimmed(&var)("LAG_LISTEN")
+        .map(|v| address("LAG_LISTEN", &v))
+        .transpose()
 }
 
 /// Whether `LAG_ROBOT_API_KEY` is set (to something other than blanks).
@@ -269,6 +280,16 @@ mod tests {
             panic!("a secret alone selects the webhook transport");
         };
         assert!(format!("{webhook:?}").contains("127.0.0.1:3000"));
+    }
+
+    #[test]
+    fn lag_listen_is_also_where_an_sse_robot_serves_its_routes() {
+        let sse = read(&[("LAG_ROBOT_API_KEY", "k"), ("LAG_LISTEN", "0.0.0.0:8081")]).unwrap();
+        assert_eq!(sse.transport.name(), "sse");
+        assert_eq!(sse.listen, Some("0.0.0.0:8081".parse().unwrap()));
+        assert_eq!(read(&[("LAG_ROBOT_API_KEY", "k")]).unwrap().listen, None);
+        let err = read(&[("LAG_ROBOT_API_KEY", "k"), ("LAG_LISTEN", "here")]).unwrap_err();
+        assert!(err.message().contains("LAG_LISTEN"), "{err}");
     }
 
     #[test]

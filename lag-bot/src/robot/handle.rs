@@ -42,6 +42,7 @@ pub struct RobotHandle {
     pub(super) shutdown: Shutdown,
     pub(super) local_addr: Option<SocketAddr>,
     pub(super) metrics_addr: Option<SocketAddr>,
+    pub(super) routes_addr: Option<SocketAddr>,
     pub(super) webhook: Option<WebhookService>,
     pub(super) last_event_id: Arc<Mutex<Option<String>>>,
     pub(super) supervisor: JoinHandle<Result<()>>,
@@ -71,6 +72,12 @@ impl RobotHandle {
     /// Where the extra metrics listener (`metrics_listen`) listens.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics_addr
+    }
+
+    /// Where the robot's own [routes](crate::routes) listen: the webhook receiver's address
+    /// when they share it, else their own listener's. `None` for a robot without routes.
+    pub fn routes_addr(&self) -> Option<SocketAddr> {
+        self.routes_addr
     }
 
     /// The webhook endpoint as an HTTP service, to mount in the application's own server
@@ -132,6 +139,7 @@ impl fmt::Debug for RobotHandle {
             .field("robot", &self.me.id)
             .field("local_addr", &self.local_addr)
             .field("metrics_addr", &self.metrics_addr)
+            .field("routes_addr", &self.routes_addr)
             .field("shutdown", &self.shutdown)
             .finish_non_exhaustive()
     }

@@ -60,6 +60,7 @@ use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldow
 use crate::job::{Job, JobStore, MemoryJobStore};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
+use crate::routes::RouteCtx;
 use crate::transport::{DedupStore, MemoryDedup, Transport};
 use crate::{Error, ErrorKind, Result};
 use error_hook::ErrorHook;
@@ -85,6 +86,9 @@ pub struct Robot<S = ()> {
     transport: Transport,
     metrics: Metrics,
     metrics_listen: Option<SocketAddr>,
+    /// The robot's own routes, with where they listen when there is no webhook listener.
+    routes: Option<axum::Router<RouteCtx<S>>>,
+    routes_listen: Option<SocketAddr>,
     state: Arc<S>,
     listeners: Vec<Listener<S>>,
     commands: Vec<Command<S>>,
@@ -151,6 +155,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
         transport: Transport,
         metrics: Metrics,
         metrics_listen: Option<SocketAddr>,
+        routes_listen: Option<SocketAddr>,
         state: Arc<S>,
         clock: &Clock,
     ) -> Self {
@@ -159,6 +164,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             transport,
             metrics,
             metrics_listen,
+            routes: None,
+            routes_listen,
             state,
             listeners: Vec::new(),
             commands: Vec::new(),
@@ -258,6 +265,43 @@ impl<S: Send + Sync + 'static> Robot<S> {
         self
     }
 
+    /// Serves `router` as the robot's own HTTP routes, next to its event receiver: on the
+    /// webhook listener of a webhook robot, else on a listener of its own at
+    /// [`RobotBuilder::routes_listen`] (`LAG_LISTEN`; default `127.0.0.1:3000`). Handlers take
+    /// `State<RouteCtx<S>>`: the robot's state, client and identity. The webhook path and
+    /// `/metrics` take precedence over routes of the same path. See [`routes`](crate::routes).
+    ///
+    /// ```
+    /// use axum::{Router, extract::State, routing::get};
+    /// use lag_bot::{Robot, RouteCtx};
+    ///
+    /// struct Counter(std::sync::atomic::AtomicU64);
+    ///
+    /// async fn count(State(robot): State<RouteCtx<Counter>>) -> String {
+    ///     robot.state().0.load(std::sync::atomic::Ordering::Relaxed).to_string()
+    /// }
+    ///
+    /// let robot = Robot::builder()
+    ///     .state(Counter(0.into()))
+    ///     .key("lag_robot_abcd1234_secret")
+    ///     .build()?
+    ///     .routes(Router::new().route("/count", get(count)));
+    /// # let _ = robot;
+    /// # Ok::<(), lag_bot::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Called twice, the routers are merged, and a path both route panics, as axum's
+    /// `Router::merge` does.
+    pub fn routes(mut self, router: axum::Router<RouteCtx<S>>) -> Self {
+        self.routes = Some(match self.routes.take() {
+            Some(mounted) => mounted.merge(router),
+            None => router,
+        });
+        self
+    }
+
     /// Replaces the in-memory dedup store, e.g. with one shared by several replicas.
     pub fn dedup_store(mut self, store: Arc<dyn DedupStore>) -> Self {
         self.dedup = store;
@@ -308,7 +352,21 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// As [`start`](Self::start), and a transport failure that retrying cannot fix (a revoked
     /// key, a robot set up for another transport).
     pub async fn run(self) -> Result<()> {
-        let handle = self.start().await?;
+        self.start().await?.run().await
+    }
+}
+
+impl RobotHandle {
+    /// Runs a started robot as [`Robot::run`] does: until SIGINT or SIGTERM (or its
+    /// [`shutdown_handle`](Self::shutdown_handle)), then finishes the events it accepted. For a
+    /// program that looks at the handle first, e.g. to print where the robot listens.
+    ///
+    /// # Errors
+    ///
+    /// As [`wait`](Self::wait), and an error when a second signal stops it before the accepted
+    /// events finished.
+    pub async fn run(self) -> Result<()> {
+        let handle = self;
         let shutdown = handle.shutdown_handle();
         let signals = async move {
             shutdown::wait_for_signal().await;
@@ -351,6 +409,7 @@ impl<S> fmt::Debug for Robot<S> {
             .field("max_handlers", &self.max_handlers)
             .field("queue_capacity", &self.queue_capacity)
             .field("allow_robots", &self.allow_robots)
+            .field("routes", &self.routes.is_some())
             .finish_non_exhaustive()
     }
 }

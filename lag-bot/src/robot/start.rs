@@ -16,9 +16,10 @@ use super::handlers::Handlers;
 use super::jobs::Scheduler;
 use super::{Robot, RobotHandle, Shutdown};
 use crate::command::conversation::Conversations;
+use crate::routes::RouteCtx;
 use crate::transport::server::{self, Routes};
 use crate::transport::webhook::Listen;
-use crate::transport::{self, Dedup, Intake, Ready, Transport, WebhookService};
+use crate::transport::{self, Dedup, Intake, Ready, Transport, WebhookConfig, WebhookService};
 use crate::{Error, ErrorKind, Result};
 
 impl<S: Send + Sync + 'static> Robot<S> {
@@ -28,7 +29,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// the handlers (two commands claiming one trigger is an error), binds the webhook listener
     /// when there is one (unless it was bound already: a listener given to
     /// [`WebhookConfig::listener`](crate::transport::WebhookConfig::listener), or dev mode's,
-    /// bound when the robot was built), and for SSE and long-poll waits until Lag accepted the
+    /// bound when the robot was built), binds the listener of its own [routes](crate::routes)
+    /// when they need one, and for SSE and long-poll waits until Lag accepted the
     /// event connection (up to 10 s; then it keeps trying in the background).
     ///
     /// # Errors
@@ -69,6 +71,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
         for job in &self.jobs {
             tracing::info!(job = %job.name, schedule = %job.schedule, "job");
         }
+        let mut app = self.routes.map(|routes| {
+            routes.with_state(RouteCtx::new(
+                Arc::clone(&self.state),
+                self.client.clone(),
+                Arc::clone(&me),
+            ))
+        });
         let shared = Shared {
             state: self.state,
             client: self.client.clone(),
@@ -103,12 +112,23 @@ impl<S: Send + Sync + 'static> Robot<S> {
             },
             Transport::Sse(_) | Transport::Poll(_) => None,
         };
+        let routes_listener = match (&app, &webhook_listener) {
+            (Some(_), None) => Some(
+                server::bind(self.routes_listen.unwrap_or(WebhookConfig::DEFAULT_LISTEN)).await?,
+            ),
+            _ => None,
+        };
         let metrics_listener = match self.metrics_listen {
             Some(addr) => Some(server::bind(addr).await?),
             None => None,
         };
         let local_addr = webhook_listener.as_ref().and_then(|l| l.local_addr().ok());
         let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let routes_addr = match (&app, &routes_listener) {
+            (Some(_), Some(listener)) => listener.local_addr().ok(),
+            (Some(_), None) => local_addr,
+            (None, _) => None,
+        };
 
         let stop_consumer = self.shutdown.token().child_token();
         let stop_server = CancellationToken::new();
@@ -127,6 +147,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
                             .metrics_path
                             .clone()
                             .map(|p| (p, self.metrics.clone())),
+                        app: app.take(),
                     };
                     tracing::info!(addr = ?local_addr, path = config.path, "webhook receiver listening");
                     servers.push(tokio::spawn(server::serve(
@@ -161,8 +182,23 @@ impl<S: Send + Sync + 'static> Robot<S> {
             let routes = Routes {
                 webhook: None,
                 metrics: Some(("/metrics".to_owned(), self.metrics.clone())),
+                app: None,
             };
             tracing::info!(addr = ?metrics_addr, "metrics listening");
+            servers.push(tokio::spawn(server::serve(
+                listener,
+                routes,
+                stop_server.clone(),
+            )));
+        }
+
+        if let (Some(listener), Some(app)) = (routes_listener, app) {
+            let routes = Routes {
+                webhook: None,
+                metrics: None,
+                app: Some(app),
+            };
+            tracing::info!(addr = ?routes_addr, "the robot's routes listening");
             servers.push(tokio::spawn(server::serve(
                 listener,
                 routes,
@@ -197,7 +233,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
         #[cfg(feature = "dev")]
         let dev = self
             .dev
-            .map(|lag| lag.open(&me.name, self.shutdown.token().clone()));
+            .map(|lag| lag.open(&me.name, routes_addr, self.shutdown.token().clone()));
         let supervised = supervise(
             shutdown.clone(),
             consumer,
@@ -221,6 +257,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             shutdown,
             local_addr,
             metrics_addr,
+            routes_addr,
             webhook,
             last_event_id,
             supervisor,

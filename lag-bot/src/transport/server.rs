@@ -1,6 +1,7 @@
-//! The robot's own HTTP listener: the webhook endpoint and/or the metrics endpoint, with the
-//! limits that keep it standing under hostile clients (see `WebhookConfig`): a deadline for
-//! each request's head, a cap on open connections, and a number of requests per connection.
+//! The robot's own HTTP listener: the webhook endpoint, the metrics endpoint and the robot's
+//! own routes, in any combination, with the limits that keep it standing under hostile clients
+//! (see `WebhookConfig`): a deadline for each request's head, a cap on open connections, and a
+//! number of requests per connection.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -44,6 +45,8 @@ too many open connections";
 pub(crate) struct Routes {
     pub(crate) webhook: Option<(String, WebhookService)>,
     pub(crate) metrics: Option<(String, Metrics)>,
+    /// The robot's own routes, for every path the two above do not take.
+    pub(crate) app: Option<Router>,
 }
 
 /// Binds `addr`, failing with a transport error that names the address.
@@ -140,6 +143,9 @@ fn router(routes: Routes) -> Router {
                 }
             }),
         );
+    }
+    if let Some(app) = routes.app {
+        router = router.fallback_service(app);
     }
     router
 }
