@@ -9,6 +9,8 @@
 //! flight holds its place until then, so the client's window never runs ahead of Lag's.
 
 mod memory;
+#[cfg(test)]
+mod props;
 
 use std::fmt;
 use std::time::Duration;
