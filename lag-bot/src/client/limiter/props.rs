@@ -99,8 +99,7 @@ fn run(calls: Vec<Call>) -> Vec<(Instant, bool)> {
         for task in tasks {
             task.await.expect("a caller");
         }
-        let reached = reached.lock().unwrap().clone();
-        reached
+        reached.lock().unwrap().clone()
     })
 }
 
