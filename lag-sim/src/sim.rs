@@ -408,6 +408,16 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// Sends a retained event to a robot again, with its original id, over the robot's current
+    /// transport: a webhook robot gets a fresh attempt (and retries), an SSE or long-poll robot
+    /// finds it queued. The delivery log marks these attempts as redeliveries.
+    ///
+    /// A 404 error for an unknown robot or an event no longer retained for it, a 409 error for
+    /// a disabled robot.
+    pub fn redeliver(&self, robot_id: &str, event_id: &str) -> Result<()> {
+        self.shared.world.lock().redeliver(robot_id, event_id)
+    }
+
     /// Events retained for a robot (delivered or not), oldest first, in the long-poll item shape.
     pub fn events(&self, robot_id: &str) -> Vec<PollEvent> {
         self.shared
