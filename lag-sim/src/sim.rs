@@ -100,6 +100,12 @@ impl Sim {
         })
     }
 
+    /// The address of the playground page, a web page to chat as any member, inspect every
+    /// delivery and change robots' settings (the emulator's root, `/`).
+    pub fn playground_url(&self) -> String {
+        format!("{}/", self.base_url())
+    }
+
     /// The API base URL a robot uses (`LAG_API_BASE`), e.g. `http://127.0.0.1:40123`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
