@@ -387,6 +387,7 @@ window.addEventListener('resize', () => {
   messageList.nodes.clear();
   messageList.layout();
   messageList.schedule();
+  renderDeliveriesSoon();
 });
 
 function fromHistory(message) {
@@ -651,12 +652,14 @@ function renderDeliveries() {
 function renderChart(entries) {
   const svg = $('chart');
   const ns = svg.namespaceURI;
+  const width = Math.max(200, Math.round(svg.clientWidth || 600));
+  svg.setAttribute('viewBox', `0 0 ${width} 120`);
   const attempts = entries.flatMap((e) => e.attempts).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)).slice(-200);
   const max = Math.max(10, ...attempts.map((a) => a.latencyMs || 0));
   const shapes = [];
   const line = (y, label) => {
     const l = document.createElementNS(ns, 'line');
-    l.setAttribute('x1', '0'); l.setAttribute('x2', '600');
+    l.setAttribute('x1', '0'); l.setAttribute('x2', String(width));
     l.setAttribute('y1', String(y)); l.setAttribute('y2', String(y));
     l.setAttribute('stroke', '#d9dde5'); l.setAttribute('stroke-width', '1');
     const t = document.createElementNS(ns, 'text');
@@ -669,7 +672,7 @@ function renderChart(entries) {
   line(10, `${max} ms`);
   attempts.forEach((attempt, i) => {
     const c = document.createElementNS(ns, 'circle');
-    const x = attempts.length === 1 ? 300 : 8 + (i * 584) / (attempts.length - 1);
+    const x = attempts.length === 1 ? width / 2 : 8 + (i * (width - 16)) / (attempts.length - 1);
     const y = 110 - Math.sqrt((attempt.latencyMs || 0) / max) * 100;
     const good = attempt.outcome === 'delivered' || attempt.outcome === 'replayed';
     const bad = ['failed', 'gave_up', 'gone'].includes(attempt.outcome);
@@ -729,7 +732,8 @@ function renderDetail() {
         ['error', attempt.error || '—'],
         ['next attempt', attempt.nextAttemptInMs ? `in ${Math.round(attempt.nextAttemptInMs / 1000)} s (simulated)` : '—']]
         .map(([k, v]) => el('tr', {}, el('th', { scope: 'row', text: k }), el('td', { text: String(v) }))))),
-    el('h4', { text: request && request.url ? `Request: POST ${request.url}` : 'Request' }),
+    el('h4', { text: 'Request' }),
+    request && request.url ? el('p', { class: 'target' }, 'POST ', el('code', { text: request.url })) : null,
     request ? headerTable(request.headers) : el('p', { class: 'muted', text: 'not recorded' }),
     request ? el('pre', { text: pretty(request.body) }) : null,
     el('h4', { text: response ? `Response: ${response.status}` : 'Response' }),
