@@ -11,9 +11,12 @@ use tokio::sync::mpsc;
 
 use crate::clock;
 use crate::event::EventRecord;
-use crate::log::{DeliveryOutcome, DeliveryRecord};
+use crate::log::{DeliveryOutcome, DeliveryRecord, SentRequest, WebhookResponse};
 use crate::shared::Shared;
 use crate::spec::TransportKind;
+
+/// How much of a webhook's answer the delivery log keeps.
+const ANSWER_KEPT: usize = 4 * 1024;
 
 /// Delay before attempts 1..=10, in simulated time, each counted from the previous failure.
 pub(crate) const RETRY_SCHEDULE: [Duration; 10] = [
@@ -119,16 +122,25 @@ async fn attempt(
     };
     let timestamp = clock::now_unix_seconds();
     let signature = signature_header(&keys, &event.id, timestamp, &event.json);
+    let headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("webhook-id".to_owned(), event.id.clone()),
+        ("webhook-timestamp".to_owned(), timestamp.to_string()),
+        ("webhook-signature".to_owned(), signature),
+    ];
+    let mut request = shared.http.post(&url);
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let sent_request = SentRequest {
+        url: Some(url.clone()),
+        headers: std::iter::once(("user-agent".to_owned(), "Lag-Webhooks/1.0".to_owned()))
+            .chain(headers)
+            .collect(),
+        body: String::from_utf8_lossy(&event.json).into_owned(),
+    };
     let started = Instant::now();
-    let request = shared
-        .http
-        .post(&url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &event.id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(event.json.clone())
-        .send();
+    let request = request.body(event.json.clone()).send();
     let sent = tokio::select! {
         () = shared.shutdown.cancelled() => return Attempt::Cancelled,
         sent = request => sent,
@@ -141,10 +153,14 @@ async fn attempt(
         DeliveryOutcome::Failed
     };
     let next_delay = (!last).then(|| RETRY_SCHEDULE[usize::try_from(number).unwrap_or(0)]);
+    let mut answer = None;
     let (outcome, status, error) = match sent {
         Ok(response) => {
             let status = response.status().as_u16();
-            drop(response);
+            answer = tokio::select! {
+                () = shared.shutdown.cancelled() => return Attempt::Cancelled,
+                answer = read_answer(response) => Some(answer),
+            };
             if (200..300).contains(&status) {
                 (Attempt::Delivered, Some(status), None)
             } else if status == 410 {
@@ -182,6 +198,8 @@ async fn attempt(
     entry.status = status;
     entry.latency_ms = Some(clock::millis(latency));
     entry.error = error;
+    entry.request = Some(sent_request);
+    entry.response = answer;
     if matches!(outcome, Attempt::Failed) {
         entry.next_attempt_in_ms = next_delay.map(clock::millis);
     }
@@ -197,6 +215,39 @@ async fn attempt(
         tracing::warn!(robot = %robot_id, event = %event.id, "webhook delivery gave up after 10 attempts");
     }
     outcome
+}
+
+/// Reads up to [`ANSWER_KEPT`] bytes of a webhook's answer for the delivery log; a body that
+/// fails halfway keeps what arrived.
+async fn read_answer(mut response: reqwest::Response) -> WebhookResponse {
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut truncated = false;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = ANSWER_KEPT - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    WebhookResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        truncated,
+    }
 }
 
 #[cfg(test)]

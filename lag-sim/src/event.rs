@@ -17,6 +17,8 @@ pub(crate) struct EventRecord {
     pub(crate) json: Bytes,
     pub(crate) created_at: String,
     pub(crate) queued: Instant,
+    /// Queued again on request, after it was first handed out.
+    pub(crate) redelivery: bool,
 }
 
 impl EventRecord {

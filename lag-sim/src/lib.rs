@@ -69,7 +69,7 @@ pub use clock::ManualClock;
 pub use config::{RateLimits, SimConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use feed::{EventFeed, WorldEvent};
-pub use log::{DeliveryOutcome, DeliveryRecord};
+pub use log::{DeliveryOutcome, DeliveryRecord, SentRequest, WebhookResponse};
 pub use sim::Sim;
 pub use spec::{
     DEMO_TRANSPORT, Demo, RobotCredentials, RobotDetails, RobotSpec, RobotUpdate, ServerUpdate,

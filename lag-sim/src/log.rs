@@ -52,6 +52,44 @@ pub struct DeliveryRecord {
     pub error: Option<String>,
     /// Simulated delay before the next webhook attempt, when one is scheduled.
     pub next_attempt_in_ms: Option<u64>,
+    /// The robot this entry belongs to.
+    pub robot_id: String,
+    /// True when the event was sent again on request ([`Sim::redeliver`](crate::Sim::redeliver)
+    /// or the admin API), with its original id so the robot can recognise it.
+    pub redelivery: bool,
+    /// What was sent: for a webhook the URL, the signed headers and the body; for SSE and
+    /// long-poll the event as the robot got it.
+    pub request: Option<SentRequest>,
+    /// What the robot's webhook answered, when it answered.
+    pub response: Option<WebhookResponse>,
+}
+
+/// What one delivery attempt sent, as recorded in a [`DeliveryRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SentRequest {
+    /// The webhook URL; `None` for SSE and long-poll.
+    pub url: Option<String>,
+    /// The request's headers in the order they were set, signature included (webhooks only).
+    pub headers: Vec<(String, String)>,
+    /// The body: the event's canonical JSON.
+    pub body: String,
+}
+
+/// A webhook's answer to one attempt, as recorded in a [`DeliveryRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct WebhookResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The response's headers.
+    pub headers: Vec<(String, String)>,
+    /// The start of the body as text (up to 4 KiB; invalid UTF-8 replaced).
+    pub body: String,
+    /// Whether the body was longer than what `body` keeps.
+    pub truncated: bool,
 }
 
 impl DeliveryRecord {
@@ -73,6 +111,10 @@ impl DeliveryRecord {
             latency_ms: None,
             error: None,
             next_attempt_in_ms: None,
+            robot_id: String::new(),
+            redelivery: event.redelivery,
+            request: None,
+            response: None,
         }
     }
 }

@@ -402,6 +402,10 @@ async fn print_conversation(mut feed: EventFeed) {
 fn print_banner(sim: &Sim, robots: &[RobotDetails]) {
     let base = sim.base_url();
     println!("lag-sim is running: Lag's robot API at {base}");
+    println!(
+        "Playground (chat, deliveries, robot settings): {}",
+        sim.playground_url()
+    );
     println!("World: {base}/_sim/world   Delivery log: {base}/_sim/robots/<id>/deliveries");
     for robot in robots {
         let server = sim

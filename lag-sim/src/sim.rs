@@ -100,6 +100,12 @@ impl Sim {
         })
     }
 
+    /// The address of the playground page, a web page to chat as any member, inspect every
+    /// delivery and change robots' settings (the emulator's root, `/`).
+    pub fn playground_url(&self) -> String {
+        format!("{}/", self.base_url())
+    }
+
     /// The API base URL a robot uses (`LAG_API_BASE`), e.g. `http://127.0.0.1:40123`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -406,6 +412,16 @@ impl Sim {
             .lock()
             .deliveries(robot_id)
             .unwrap_or_default()
+    }
+
+    /// Sends a retained event to a robot again, with its original id, over the robot's current
+    /// transport: a webhook robot gets a fresh attempt (and retries), an SSE or long-poll robot
+    /// finds it queued. The delivery log marks these attempts as redeliveries.
+    ///
+    /// A 404 error for an unknown robot or an event no longer retained for it, a 409 error for
+    /// a disabled robot.
+    pub fn redeliver(&self, robot_id: &str, event_id: &str) -> Result<()> {
+        self.shared.world.lock().redeliver(robot_id, event_id)
     }
 
     /// Events retained for a robot (delivered or not), oldest first, in the long-poll item shape.

@@ -84,9 +84,11 @@ impl DevLag {
         stop: CancellationToken,
     ) -> Session {
         let base = self.sim.base_url();
+        let playground = self.sim.playground_url();
         let mut banner = format!(
             "\nDev mode: no LAG_ROBOT_API_KEY is set, so this robot runs against a local Lag.\n\
              \x20 Lag's robot API  {base}   (admin API: {base}/_sim/world)\n\
+             \x20 playground       {playground}   (chat, every delivery, robot settings)\n\
              \x20 robot            {robot} in \"Demo Server\", receiving events over {}\n",
             self.transport
         );

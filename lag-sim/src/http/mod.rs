@@ -1,7 +1,9 @@
-//! The HTTP surface: Lag's robot API under `/robots/@me` and the emulator's admin API under `/_sim`.
+//! The HTTP surface: Lag's robot API under `/robots/@me`, the emulator's admin API under `/_sim`
+//! and the playground page at `/`.
 
 mod admin;
 mod events;
+mod playground;
 mod robot;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(robot::routes())
         .merge(events::routes())
+        .merge(playground::routes())
         .nest("/_sim", admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

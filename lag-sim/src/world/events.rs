@@ -10,7 +10,7 @@ use crate::clock;
 use crate::error::Result;
 use crate::event::EventRecord;
 use crate::feed::WorldEvent;
-use crate::log::{DeliveryOutcome, DeliveryRecord};
+use crate::log::{DeliveryOutcome, DeliveryRecord, SentRequest};
 use crate::spec::{Transport, TransportKind};
 use crate::wire::{EventBody, EventType, Permission};
 
@@ -45,6 +45,7 @@ impl World {
             json,
             created_at: now,
             queued: self.settings.clock.now(),
+            redelivery: false,
         })
     }
 
@@ -149,7 +150,7 @@ impl World {
         self.enqueue(robot_id, record);
     }
 
-    fn enqueue(&mut self, robot_id: &str, record: Arc<EventRecord>) {
+    pub(super) fn enqueue(&mut self, robot_id: &str, record: Arc<EventRecord>) {
         let retention = self.settings.clock.span(self.settings.config.retention);
         let now = self.settings.clock.now();
         let max_events = self.settings.config.max_retained_events.max(1);
@@ -201,6 +202,11 @@ impl World {
                 DeliveryOutcome::Delivered
             };
             let mut entry = DeliveryRecord::new(record, transport, 1, outcome);
+            entry.request = Some(SentRequest {
+                url: None,
+                headers: Vec::new(),
+                body: String::from_utf8_lossy(&record.json).into_owned(),
+            });
             entry.latency_ms = Some(clock::millis(now.duration_since(record.queued)));
             robot.push_log(entry, max_log);
         }

@@ -130,6 +130,8 @@ pub(crate) struct RobotState {
     webhook: mpsc::UnboundedSender<(Arc<EventRecord>, u64)>,
     limiter: Limiter,
     log: VecDeque<DeliveryRecord>,
+    /// The world's feed of delivery-log entries, for the playground's live inspector.
+    log_feed: broadcast::Sender<Arc<DeliveryRecord>>,
 }
 
 impl RobotState {
@@ -204,7 +206,11 @@ impl RobotState {
         self.outbox.iter().filter(move |e| e.seq > handed_out)
     }
 
-    pub(crate) fn push_log(&mut self, record: DeliveryRecord, max: usize) {
+    pub(crate) fn push_log(&mut self, mut record: DeliveryRecord, max: usize) {
+        record.robot_id.clone_from(&self.id);
+        if self.log_feed.receiver_count() > 0 {
+            let _ = self.log_feed.send(Arc::new(record.clone()));
+        }
         self.log.push_back(record);
         while self.log.len() > max.max(1) {
             self.log.pop_front();
@@ -227,6 +233,8 @@ pub(crate) struct World {
     last_message_ms: i64,
     /// Every event, for [`EventFeed`](crate::feed::EventFeed)s.
     feed: broadcast::Sender<Arc<WorldEvent>>,
+    /// Every delivery-log entry of every robot, as it is written.
+    log_feed: broadcast::Sender<Arc<DeliveryRecord>>,
 }
 
 impl World {
@@ -243,6 +251,7 @@ impl World {
             next_seq: 1,
             last_message_ms: 0,
             feed: broadcast::Sender::new(FEED_CAPACITY),
+            log_feed: broadcast::Sender::new(FEED_CAPACITY),
         }
     }
 

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::clock;
 use crate::error::{Error, Result};
@@ -103,6 +103,7 @@ impl World {
             webhook,
             limiter: Limiter::new(self.settings.config.rate_limits, &self.settings.clock),
             log: VecDeque::new(),
+            log_feed: self.log_feed.clone(),
         };
         let credentials = robot.credentials(self.settings.clock.now());
         self.robots.insert(id.clone(), robot);
@@ -247,6 +248,47 @@ impl World {
         if let Some(robot) = self.robots.get_mut(robot_id) {
             robot.push_log(record, max);
         }
+    }
+
+    /// A receiver of every delivery-log entry, of every robot, from now on.
+    pub(crate) fn subscribe_deliveries(&self) -> broadcast::Receiver<Arc<DeliveryRecord>> {
+        self.log_feed.subscribe()
+    }
+
+    /// Queues a retained event for the robot again, with its id, as a redelivery: over the
+    /// robot's current transport, once more in full (a webhook gets a fresh attempt schedule).
+    pub(crate) fn redeliver(&mut self, robot_id: &str, event_id: &str) -> Result<()> {
+        let robot = self.robot(robot_id)?;
+        if !robot.active {
+            return Err(Error::conflict(format!(
+                "robot {robot_id} is disabled; enable it before redelivering"
+            )));
+        }
+        let original = robot
+            .outbox
+            .iter()
+            .rev()
+            .find(|e| e.id == event_id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "event {event_id} is not retained for robot {robot_id}"
+                ))
+            })?;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let again = EventRecord {
+            seq,
+            id: original.id.clone(),
+            kind: original.kind,
+            body: original.body.clone(),
+            json: original.json.clone(),
+            created_at: original.created_at.clone(),
+            queued: self.settings.clock.now(),
+            redelivery: true,
+        };
+        self.enqueue(robot_id, Arc::new(again));
+        Ok(())
     }
 
     /// Every event retained for a robot, oldest first.

@@ -8,6 +8,7 @@ mod events;
 mod feed;
 mod longpoll;
 mod manage_messages;
+mod playground;
 mod program;
 mod rate_limits;
 mod rest;

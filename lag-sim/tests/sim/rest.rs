@@ -617,7 +617,7 @@ async fn bad_history_parameters_are_400() {
 #[tokio::test]
 async fn unknown_routes_and_methods_use_the_envelope() {
     let (sim, demo, api) = support::demo().await;
-    api.get("/").await.assert_error(404);
+    api.get("/robots").await.assert_error(404);
     api.get("/users/me").await.assert_error(404);
     api.get("/robots/@me/servers").await.assert_error(404);
     api.get(&format!("/robots/@me/servers/{}/events", demo.server_id))

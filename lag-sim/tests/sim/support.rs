@@ -262,7 +262,12 @@ pub struct SseReader {
 
 impl SseReader {
     pub async fn connect(api: &Api, last_event_id: Option<&str>) -> Self {
-        let mut request = api.request(reqwest::Method::GET, "/robots/@me/events/sse");
+        Self::open(api, "/robots/@me/events/sse", last_event_id).await
+    }
+
+    /// Follows any SSE endpoint of the emulator, such as the admin API's `/_sim/feed`.
+    pub async fn open(api: &Api, path: &str, last_event_id: Option<&str>) -> Self {
+        let mut request = api.request(reqwest::Method::GET, path);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }

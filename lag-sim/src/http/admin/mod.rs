@@ -4,6 +4,7 @@
 //! The whole route table is here, with the world-wide endpoints; the handlers for servers,
 //! robots and acting as a member live in the child modules.
 
+mod feed;
 mod puppet;
 mod robots;
 mod servers;
@@ -24,12 +25,13 @@ use crate::error::Error;
 use crate::provision;
 use crate::shared::Shared;
 use crate::spec::{RobotSpec, Transport, TransportKind};
+use crate::wire::{EventType, Permission, Role, UserStatus};
 use puppet::{
     delete_message, edit_message, join_voice, leave_voice, list_messages, post_message, set_status,
 };
 use robots::{
-    create_robot, deliveries, get_robot, list_robots, regenerate_key, robot_events, rotate_secret,
-    update_robot,
+    create_robot, deliveries, get_robot, list_robots, redeliver, regenerate_key, robot_events,
+    rotate_secret, update_robot,
 };
 use servers::{
     add_member, create_room, create_server, delete_room, get_room, get_server, list_members,
@@ -39,6 +41,8 @@ use servers::{
 pub(super) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/world", get(world))
+        .route("/meta", get(meta))
+        .route("/feed", get(feed::feed))
         .route("/demo", post(demo))
         .route("/streams/cut", post(cut_streams))
         .route("/servers", get(list_servers).post(create_server))
@@ -64,6 +68,10 @@ pub(super) fn routes() -> Router<Arc<Shared>> {
         .route("/robots/{robot_id}/regenerate-key", post(regenerate_key))
         .route("/robots/{robot_id}/deliveries", get(deliveries))
         .route("/robots/{robot_id}/events", get(robot_events))
+        .route(
+            "/robots/{robot_id}/events/{event_id}/redeliver",
+            post(redeliver),
+        )
         .route("/rooms/{room_id}", get(get_room).delete(delete_room))
         .route(
             "/rooms/{room_id}/messages",
@@ -108,6 +116,20 @@ async fn world(State(shared): State<Arc<Shared>>) -> ApiResult<Response> {
         })
         .collect::<Vec<_>>();
     Ok(Json(json!({ "servers": servers })).into_response())
+}
+
+/// The vocabularies a client needs to offer choices: permissions, event types, transports,
+/// roles and statuses, each in its wire spelling.
+async fn meta() -> Response {
+    Json(json!({
+        "permissions": Permission::ALL,
+        "lagPermissions": Permission::LAG,
+        "eventTypes": EventType::ALL,
+        "transports": [TransportKind::Webhook, TransportKind::Sse, TransportKind::LongPoll],
+        "roles": Role::ALL,
+        "statuses": UserStatus::ALL,
+    }))
+    .into_response()
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -164,3 +164,12 @@ pub(super) async fn robot_events(
         .collect();
     Ok(Json(events).into_response())
 }
+
+pub(super) async fn redeliver(
+    State(shared): State<Arc<Shared>>,
+    Path((robot_id, event_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    shared.world.lock().redeliver(&robot_id, &event_id)?;
+    let body = serde_json::json!({ "robotId": robot_id, "eventId": event_id });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
