@@ -514,6 +514,9 @@ fn report(label: &str, run: &Run) {
     }
 }
 
+/// A row of the summary: its name and how to read it off a run.
+type Metric<'a> = (&'a str, &'a dyn Fn(&Run) -> f64);
+
 fn summarise(results: &BTreeMap<&str, Vec<Run>>) {
     let (Some(robot), Some(floor)) = (results.get("robot"), results.get("floor")) else {
         return;
@@ -522,7 +525,7 @@ fn summarise(results: &BTreeMap<&str, Vec<Run>>) {
         let mut values: Vec<f64> = runs.iter().map(f).collect();
         values.sort_by(f64::total_cmp);
         let mid = values.len() / 2;
-        if values.len() % 2 == 0 {
+        if values.len().is_multiple_of(2) {
             (values[mid - 1] + values[mid]) / 2.0
         } else {
             values[mid]
@@ -535,7 +538,7 @@ fn summarise(results: &BTreeMap<&str, Vec<Run>>) {
         (min, max)
     };
     println!("\nmedian over repetitions (min–max), robot / floor:");
-    let rows: [(&str, &dyn Fn(&Run) -> f64); 6] = [
+    let rows: [Metric<'_>; 6] = [
         ("deliveries/s", &Run::per_second),
         ("p50 ms", &|r: &Run| r.percentile_ms(0.5)),
         ("p99 ms", &|r: &Run| r.percentile_ms(0.99)),
