@@ -131,6 +131,8 @@
 //! conversations can be written as transcript files. The `lag_bot::testing` module docs are the guide.
 
 #[doc(hidden)]
+pub mod __bench;
+#[doc(hidden)]
 pub mod __fuzz;
 #[doc(hidden)]
 pub mod __private;

@@ -5,7 +5,7 @@ mod claim;
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -98,8 +98,9 @@ pub struct MemoryDedup {
 
 #[derive(Default)]
 struct Ring {
-    order: VecDeque<(String, u64)>,
-    seen: HashMap<String, u64>,
+    // One allocation per id, shared by the map and the queue.
+    order: VecDeque<(Arc<str>, u64)>,
+    seen: HashMap<Arc<str>, u64>,
     next: u64,
 }
 
@@ -138,8 +139,9 @@ impl MemoryDedup {
         }
         let generation = ring.next;
         ring.next += 1;
-        ring.seen.insert(id.to_owned(), generation);
-        ring.order.push_back((id.to_owned(), generation));
+        let id: Arc<str> = Arc::from(id);
+        ring.seen.insert(Arc::clone(&id), generation);
+        ring.order.push_back((id, generation));
         while ring.seen.len() > self.capacity {
             let Some((old, generation)) = ring.order.pop_front() else {
                 break;
@@ -219,7 +221,7 @@ mod tests {
         for i in 0..1000 {
             let id = format!("e{i}");
             assert!(store.claim_now(&id));
-            store.lock().seen.remove(&id);
+            store.lock().seen.remove(id.as_str());
         }
         assert!(store.order_len() <= 8);
         assert!(store.is_empty());
@@ -277,7 +279,7 @@ mod tests {
                         }
                         Op::Release(n) => {
                             window.retain(|&w| w != n);
-                            store.lock().seen.remove(&format!("evt_{n}"));
+                            store.lock().seen.remove(format!("evt_{n}").as_str());
                         }
                     }
                     prop_assert_eq!(store.len(), window.len());
