@@ -1,10 +1,15 @@
 //! Run with: `cargo run --example commands` (with no key it runs against a local Lag; type `/help`)
 //!
 //! A custom-command robot: `!ping`, `!roll [sides] [count]` (alias `!dice`), `!echo <text...>`,
-//! `!time [offset]` and the built-in `!help`, plus a pattern listener that answers thanks.
-//! Each command is an `async fn` whose parameters after the context are parsed from the
+//! `!time [offset]`, `!report` and the built-in `!help`, plus a pattern listener that answers
+//! thanks. Each command is an `async fn` whose parameters after the context are parsed from the
 //! message; a wrong argument is answered with what was wrong and the command's usage line, and
 //! the doc comments below are what `!help` shows.
+//!
+//! `!report` is a conversation: it asks what happened, then in which room (asking again when the
+//! server has no such room), and files the report in `#mod-log`. While it waits, the member's
+//! next message in the room is the answer; `!cancel` ends it, and so does five minutes without
+//! an answer.
 //!
 //! It is configured like any `lag-bot` robot, from `LAG_ROBOT_API_KEY`, `LAG_API_BASE`,
 //! `LAG_TRANSPORT` and, for webhooks, `LAG_WEBHOOK_SECRET` and `LAG_LISTEN` (for example the
@@ -16,7 +21,10 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use lag_bot::command::{Captures, Cooldown, Rest};
-use lag_bot::{Ctx, Error, ErrorContext, Robot, command, hear};
+use lag_bot::model::Room;
+use lag_bot::{
+    ConversationEnd, Ctx, Error, ErrorContext, ErrorKind, Robot, RobotBuilder, command, hear,
+};
 use rand::Rng;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
@@ -74,6 +82,62 @@ async fn time(_ctx: Ctx, offset: Option<i8>) -> String {
     }
 }
 
+/// The room `!report` files reports in.
+const REPORTS_ROOM: &str = "mod-log";
+
+/// How many times `!report` asks for the room before it gives up.
+const ROOM_ATTEMPTS: u32 = 3;
+
+/// Reports a problem to the moderators: asks what happened and where, then files it.
+#[command("!report")]
+async fn file_report(ctx: Ctx) -> lag_bot::Result<String> {
+    let what = ctx
+        .ask("What happened? (`!cancel` to stop reporting)")
+        .await?;
+    let room = ask_room(&ctx).await?;
+    let reporter = ctx.message().map_or("someone", |m| m.sender_name.as_str());
+    let room_name = room.name.unwrap_or(room.id);
+    let reports = ctx.client().room_named(REPORTS_ROOM).await?;
+    ctx.send(
+        &reports.id,
+        format!("Report from {reporter} about #{room_name}: {what}"),
+    )
+    .await?;
+    Ok("Thanks, filed.".to_owned())
+}
+
+/// Asks which room, until the answer names one of the server's rooms (up to
+/// [`ROOM_ATTEMPTS`] times).
+async fn ask_room(ctx: &Ctx) -> lag_bot::Result<Room> {
+    let mut question = "Which room?".to_owned();
+    for _ in 0..ROOM_ATTEMPTS {
+        let answer = ctx.ask(question).await?;
+        match ctx.client().room_named(&answer).await {
+            Ok(room) => return Ok(room),
+            Err(error) if error.kind() == &ErrorKind::NotFound => {
+                let names: Vec<String> = ctx
+                    .client()
+                    .rooms()
+                    .await?
+                    .into_iter()
+                    .filter_map(|room| room.name)
+                    .map(|name| format!("#{name}"))
+                    .collect();
+                question = format!(
+                    "There is no room `{answer}` here; the rooms are {}. Which room?",
+                    names.join(", ")
+                );
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    // The robot answers this as it does any conversation that ran out of attempts.
+    Err(Error::new(
+        ErrorKind::ConversationEnded(ConversationEnd::TooManyAttempts),
+        "no answer named a room of the server",
+    ))
+}
+
 /// Answers thanks addressed to the robot by name.
 #[hear(r"(?i)\b(?:thanks|thank you|thx),?\s+(?P<name>@?\w+)")]
 async fn thanks(ctx: Ctx, caps: Captures) -> Option<String> {
@@ -84,8 +148,27 @@ async fn thanks(ctx: Ctx, caps: Captures) -> Option<String> {
         .then(|| format!("You're welcome, {who}!"))
 }
 
-async fn report(error: Error, cx: ErrorContext) {
+/// Logs a handler's failure; the robot goes on with the next event.
+async fn log_error(error: Error, cx: ErrorContext) {
     tracing::error!(handler = cx.handler(), %error, "a handler failed");
+}
+
+/// The robot, as `main` and the tests build it: `lag` is `Robot::builder()` in `main`, or the
+/// test kit's builder pointed at its local Lag.
+///
+/// # Errors
+///
+/// As `RobotBuilder::build_from_env`.
+pub fn robot(lag: RobotBuilder) -> lag_bot::Result<Robot> {
+    Ok(lag
+        .build_from_env()?
+        .command(ping())
+        .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
+        .command(echo())
+        .command(time())
+        .command(file_report())
+        .hear(thanks())
+        .on_error(log_error))
 }
 
 #[tokio::main]
@@ -99,13 +182,5 @@ async fn main() -> lag_bot::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
-    Robot::from_env()?
-        .command(ping())
-        .command(roll().cooldown(Cooldown::per_user(Duration::from_secs(3))))
-        .command(echo())
-        .command(time())
-        .hear(thanks())
-        .on_error(report)
-        .run()
-        .await
+    robot(Robot::builder())?.run().await
 }
