@@ -6,8 +6,9 @@
 //! spam, flooding and repeated text. A violation is recorded in an SQLite audit log, then the
 //! robot warns the member, removes the message, and gives strikes, as the rule says. Strikes
 //! expire, survive restarts, and call the admins in (by mention, in `#mod-log`) when a member
-//! reaches a threshold. Moderators have `!strikes @member`, `!pardon @member [n]`, `!rules` and
-//! `!modlog [n]`; other members get a polite refusal.
+//! reaches a threshold. Moderators have the `!mod` group: `!mod strikes @member`,
+//! `!mod pardon @member <n>`, `!mod pardon-all @member` (which asks for a yes or no first),
+//! `!mod rules` and `!mod modlog [n]`; other members get a polite refusal.
 //!
 //! **Removing a message.** On Lag today a robot may delete only its own messages: Lag answers
 //! 403 to anything else. So the robot tries, and when Lag refuses it falls back to a warning
@@ -34,7 +35,7 @@
 //! dev mode: a local Lag in this process, and this terminal is the chat):
 //!
 //! - `--rules FILE` or `MODERATION_RULES=FILE`: the rules (default: the built-in
-//!   `examples/moderation/rules.toml`, which documents every key; `!rules` prints them);
+//!   `examples/moderation/rules.toml`, which documents every key; `!mod rules` prints them);
 //! - `--database FILE` or `MODERATION_DB=FILE`: the SQLite file for strikes and the audit log,
 //!   created on first run (default: `lag-bot-moderation.sqlite3` in the system's temporary
 //!   directory).

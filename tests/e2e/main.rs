@@ -8,6 +8,7 @@ mod client;
 mod client_faults;
 mod client_limiter;
 mod commands;
+mod commands_example;
 mod conversations;
 mod dev;
 mod digest;

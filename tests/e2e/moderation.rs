@@ -1,6 +1,7 @@
 //! The moderation example (`examples/moderation`), end to end on the test kit: every rule kind,
 //! both removal paths (Lag's 403 and the local Lag's `manage_messages` extension), strikes
-//! across a restart and their expiry in simulated time, the moderators' commands, and a flood.
+//! across a restart and their expiry in simulated time, the moderators' `!mod` group (its
+//! denial to members, and `pardon-all` confirmed and declined), and a flood.
 //!
 //! The robot's own clock is a [`TestClock`] the tests move: strike expiry, warning windows
 //! and the mod-log summaries' waits follow it.
@@ -482,7 +483,7 @@ async fn strikes_survive_a_restart_of_the_robot() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    kit.member("bob").say("!strikes @carol");
+    kit.member("bob").say("!mod strikes @carol");
     kit.reply()
         .await
         .assert_like("carol has 1 active strike(s):\n- 1 x `insults`, expires in *");
@@ -502,13 +503,13 @@ async fn strikes_expire_in_simulated_time() {
         .assert_contains("You have 2 active strike(s)");
 
     clock.advance(Duration::from_secs(29 * 24 * 3600));
-    bob.say("!strikes @carol");
+    bob.say("!mod strikes @carol");
     kit.reply()
         .await
         .assert_like("carol has 2 active strike(s):\n- 2 x `free-nitro-scams`, expires in 1d*");
 
     clock.advance(Duration::from_secs(24 * 3600 + 1));
-    bob.say("!strikes @carol");
+    bob.say("!mod strikes @carol");
     kit.reply()
         .await
         .assert_text("carol has no active strikes.");
@@ -532,7 +533,7 @@ async fn reaching_a_threshold_calls_the_admins_in() {
     let mod_log = kit.reply_in("mod-log").await.text().to_owned();
     assert!(
         mod_log.contains(
-            "**Escalation:** @alice @bob: carol has reached 3 active strikes (`!strikes @carol`"
+            "**Escalation:** @alice @bob: carol has reached 3 active strikes (`!mod strikes @carol`"
         ),
         "{mod_log}"
     );
@@ -549,9 +550,15 @@ async fn moderators_commands_and_their_denial_to_members() {
     let bob = kit.member("bob");
     let alice = kit.member("alice");
 
-    for command in ["!strikes @bob", "!pardon @carol", "!rules", "!modlog"] {
+    for command in [
+        "!mod strikes @bob",
+        "!mod pardon @carol 1",
+        "!mod pardon-all @carol",
+        "!mod rules",
+        "!mod modlog",
+    ] {
         carol.say(command);
-        let trigger = command.split(' ').next().unwrap();
+        let trigger = command.split(' ').take(2).collect::<Vec<_>>().join(" ");
         kit.reply()
             .await
             .assert_text(&format!("You can't use `{trigger}`."));
@@ -563,22 +570,114 @@ async fn moderators_commands_and_their_denial_to_members() {
     carol.say("free skins");
     kit.reply().await.assert_contains("3 active strike(s)");
 
-    bob.say("!pardon @carol 2");
+    bob.say("!mod pardon @carol 2");
     kit.reply()
         .await
         .assert_text("Pardoned 2 strike(s) of carol; 1 left.");
-    alice.say("!strikes @carol");
+    alice.say("!mod strikes @carol");
     kit.reply()
         .await
         .assert_like("carol has 1 active strike(s):\n- 1 x `insults`, expires in *");
-    bob.say("!modlog 1");
+    bob.say("!mod modlog 1");
     kit.reply().await.assert_like(
         "The latest 1 of 2 audit entries, newest first:\n#2 carol `free-nitro-scams`: *",
     );
-    alice.say("!rules");
+    alice.say("!mod rules");
     kit.reply()
         .await
         .assert_contains("Moderation rules (the built-in rules):\n1. **insults**");
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn mod_lists_its_subcommands_and_needs_a_count_to_pardon_some() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    let bob = kit.member("bob");
+    bob.say("!help mod");
+    kit.reply().await.assert_text(
+        "`!mod <subcommand>`\nModeration tools for the server's owner and admins.\n\
+         Subcommands:\n\
+         `!mod modlog [count]` - Shows the latest entries of the audit log: `!mod modlog` for 10, `!mod modlog 25` for more.\n\
+         `!mod pardon <member> <count>` - Lifts some of a member's strikes, newest first: `!mod pardon @member 2` for two.\n\
+         `!mod pardon-all <member>` - Lifts all of a member's strikes, once you confirm: `!mod pardon-all @member`.\n\
+         `!mod rules` - Shows the moderation rules in force.\n\
+         `!mod strikes <member>` - Lists a member's active strikes: `!mod strikes @member`.",
+    );
+    bob.say("!mod pardon @carol");
+    kit.reply()
+        .await
+        .assert_like("*\nUsage: !mod pardon <member> <count>");
+    bob.say("!mod pardon @carol 0");
+    kit.reply()
+        .await
+        .assert_text("Pardon at least one strike (`!mod pardon-all` for all of them).");
+    bob.say("!mod pardon-all @carol");
+    kit.reply()
+        .await
+        .assert_text("carol has no active strikes to pardon.");
+    kit.no_reply().await;
+    kit.stop().await.unwrap();
+}
+
+/// Gives carol 3 strikes (an insult, then a scam a minute later) and waits for her warnings.
+async fn three_strikes(kit: &Kit, clock: &TestClock) {
+    let carol = kit.member("carol");
+    carol.say("idiot");
+    kit.reply().await.assert_contains("1 active strike(s)");
+    clock.advance(Duration::from_secs(61));
+    carol.say("free skins");
+    kit.reply().await.assert_contains("3 active strike(s)");
+}
+
+#[tokio::test]
+async fn pardon_all_lifts_every_strike_once_confirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    three_strikes(&kit, &clock).await;
+    let bob = kit.member("bob");
+    bob.say("!mod pardon-all @carol");
+    kit.reply()
+        .await
+        .assert_text("Pardon all 3 strike(s) of @carol? (yes/no)");
+    bob.say("perhaps");
+    kit.reply()
+        .await
+        .assert_like("`perhaps` is not yes or no\nPardon all 3 strike(s) of @carol? (yes/no)");
+    bob.say("yes");
+    kit.reply()
+        .await
+        .assert_text("Pardoned all 3 strike(s) of carol.");
+    bob.say("!mod strikes @carol");
+    kit.reply()
+        .await
+        .assert_text("carol has no active strikes.");
+    assert!(kit.errors().is_empty(), "{:?}", kit.errors());
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn pardon_all_answered_no_keeps_the_strikes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+    three_strikes(&kit, &clock).await;
+    let alice = kit.member("alice");
+    alice.say("!mod pardon-all @carol");
+    kit.reply()
+        .await
+        .assert_text("Pardon all 3 strike(s) of @carol? (yes/no)");
+    // Only alice answers her question: carol's "yes" is an ordinary message.
+    kit.member("carol").say("yes");
+    alice.say("no");
+    kit.reply()
+        .await
+        .assert_text("Nothing pardoned; carol keeps 3 strike(s).");
+    alice.say("!mod strikes @carol");
+    kit.reply()
+        .await
+        .assert_like("carol has 3 active strike(s):\n*");
+    kit.no_reply().await;
+    assert!(kit.errors().is_empty(), "{:?}", kit.errors());
     kit.stop().await.unwrap();
 }
 

@@ -275,8 +275,8 @@ async fn escalate(state: &Moderation, client: &Client, message: &Incoming, thres
     state.reporter.escalate(
         client,
         format!(
-            "{admins}: {} has reached {threshold} active strikes (`!strikes @{}` for the list, \
-             `!pardon @{}` to lift them).",
+            "{admins}: {} has reached {threshold} active strikes (`!mod strikes @{}` for the \
+             list, `!mod pardon-all @{}` to lift them).",
             message.member_name, message.member_name, message.member_name
         ),
     );

@@ -4,9 +4,9 @@
 //! - [`detect`]: which rule a message breaks, remembering what flooding and repeats need.
 //! - [`actions`]: what the robot does about it; [`report`]: the mod-log summaries.
 //! - [`store`]: strikes and the audit log in SQLite; [`clock`]: the time all of them read.
-//! - [`commands`]: the moderators' commands.
+//! - [`commands`]: the moderators' `!mod` commands.
 //!
-//! [`robot`] puts them together: a listener for new messages, one for edits, and the commands.
+//! [`robot`] puts them together: a listener for new messages, one for edits, and the `!mod` group.
 
 pub mod actions;
 pub mod clock;
@@ -137,15 +137,12 @@ impl Moderation {
 ///
 /// As [`RobotBuilder::build_from_env`].
 pub fn robot(lag: RobotBuilder, moderation: Arc<Moderation>) -> lag_bot::Result<Robot<Moderation>> {
-    let mut robot = lag
+    Ok(lag
         .with_state(moderation)
         .build_from_env()?
         .on(new_message())
-        .on(edited_message());
-    for command in commands::all() {
-        robot = robot.command(command);
-    }
-    Ok(robot)
+        .on(edited_message())
+        .command(commands::group()))
 }
 
 /// Checks every new message.

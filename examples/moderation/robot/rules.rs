@@ -42,7 +42,7 @@ pub struct RuleSet {
     pub settings: Settings,
     /// The rules, in the order they are checked.
     pub rules: Vec<Rule>,
-    /// Where the rules came from, for `!rules` and the logs: a path, or "the built-in rules".
+    /// Where the rules came from, for `!mod rules` and the logs: a path, or "the built-in rules".
     pub origin: String,
 }
 
@@ -325,7 +325,7 @@ impl RuleSet {
         })
     }
 
-    /// What `!rules` shows: each rule with its action, then the settings.
+    /// What `!mod rules` shows: each rule with its action, then the settings.
     pub fn describe(&self) -> String {
         let mut out = format!("Moderation rules ({}):\n", self.origin);
         for (at, rule) in self.rules.iter().enumerate() {
