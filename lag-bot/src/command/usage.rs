@@ -97,10 +97,15 @@ pub(crate) fn closest<'a>(
         3..=5 => 2,
         _ => 3,
     };
+    let length = typed.chars().count();
     candidates
         .into_iter()
+        // A distance is at least the difference in length: most names are ruled out unread.
+        .filter(|candidate| candidate.chars().count().abs_diff(length) <= allowed)
         .map(|candidate| {
-            let distance = strsim::damerau_levenshtein(&typed, &candidate.to_lowercase());
+            // Optimal string alignment: edits and swaps of neighbours, what typos are made of,
+            // without the allocations of the unrestricted Damerau-Levenshtein distance.
+            let distance = strsim::osa_distance(&typed, &candidate.to_lowercase());
             (distance, candidate)
         })
         .filter(|(distance, _)| *distance <= allowed)
