@@ -174,7 +174,7 @@ impl<'kit> Member<'kit> {
             author: self.name.clone(),
             text: posted.content,
             reply_to: posted.reply_to.map(|r| r.id),
-            context: "".into(),
+            context: None,
         }
     }
 }

@@ -2,11 +2,12 @@
 //! [`Message::assert_like`] and transcript files share.
 
 use std::fmt;
-use std::sync::Arc;
 
 use lag_sim::WorldEvent;
 use regex::Regex;
 use serde_json::Value;
+
+use super::watch::Witness;
 
 /// A message seen in a room: a robot's reply returned by [`Kit::reply`](super::Kit::reply),
 /// or a member's message returned by [`Member::say`](super::Member::say).
@@ -32,13 +33,13 @@ pub struct Message {
     pub(super) author: String,
     pub(super) text: String,
     pub(super) reply_to: Option<String>,
-    /// The transcript when the message was seen, for failure messages.
-    pub(super) context: Arc<str>,
+    /// The transcript when the message was seen, for failure messages (none for a member's).
+    pub(super) context: Option<Witness>,
 }
 
 impl Message {
     /// Reads a message out of a `room.message` world event.
-    pub(super) fn from_event(event: &WorldEvent, context: Arc<str>) -> Self {
+    pub(super) fn from_event(event: &WorldEvent, context: Option<Witness>) -> Self {
         let text = |key: &str| {
             event
                 .body
@@ -136,7 +137,13 @@ impl Message {
     fn fail(&self, expected: &str) -> ! {
         panic!(
             "{expected}, but {} said in #{}: {:?}\n\n{}",
-            self.author, self.room, self.text, self.context
+            self.author,
+            self.room,
+            self.text,
+            self.context
+                .as_ref()
+                .map(Witness::render)
+                .unwrap_or_default()
         );
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Cursors, GRACE, Kit, Message, STEP};
+use crate::robot::probe::Probe;
 
 impl Kit {
     pub(super) fn cursors(&self) -> MutexGuard<'_, Cursors> {
@@ -77,19 +78,18 @@ impl Kit {
         })?;
         cursors.read.insert(room_id.to_owned(), at + 1);
         drop(cursors);
-        Some(Message::from_event(&event, self.context()))
+        Some(Message::from_event(&event, Some(self.witness(at + 1))))
     }
 
     /// Takes every message the robot posted, in any room, since the last call.
     pub(super) fn take_all_replies(&self) -> Vec<Message> {
         let mut cursors = self.cursors();
         let mut messages = Vec::new();
-        let context = self.context();
         while let Some((at, event)) = self.record.find(cursors.all, |event| {
             self.is_robot_message(event).then(|| event.clone())
         }) {
             cursors.all = at + 1;
-            let message = Message::from_event(&event, Arc::clone(&context));
+            let message = Message::from_event(&event, Some(self.witness(at + 1)));
             let read = cursors.read.entry(message.room_id.clone()).or_insert(0);
             *read = (*read).max(at + 1);
             messages.push(message);
@@ -191,18 +191,19 @@ impl Kit {
         panic!("{}", self.report(headline));
     }
 
-    /// What a [`Message`]'s failed assertion shows: the transcript and the robot's errors.
-    pub(super) fn context(&self) -> Arc<str> {
-        self.report_with("", false).into()
+    /// What a [`Message`] taken now shows if one of its assertions fails: the first `seen`
+    /// events of the record and the robot's errors, rendered only then.
+    fn witness(&self, seen: usize) -> Witness {
+        Witness {
+            events: Arc::clone(&self.record.events),
+            seen,
+            probe: Arc::clone(&self.probe),
+        }
     }
 
     /// A failure message: `headline`, then the transcript, the robot's errors, the deliveries
     /// Lag could not make, and the events the robot has not finished.
     pub(super) fn report(&self, headline: &str) -> String {
-        self.report_with(headline, true)
-    }
-
-    pub(super) fn report_with(&self, headline: &str, unfinished: bool) -> String {
         let mut out = String::new();
         if !headline.is_empty() {
             let _ = writeln!(out, "{headline}\n");
@@ -217,20 +218,8 @@ impl Kit {
             self.robot_name,
             self.clock.elapsed()
         );
-        let lines = self.record.lines();
-        if lines.is_empty() {
-            let _ = writeln!(out, "  (nothing happened)");
-        }
-        for line in lines {
-            let _ = writeln!(out, "  {}", line.replace('\n', "\n  "));
-        }
-        let errors = self.probe.errors();
-        if !errors.is_empty() {
-            let _ = writeln!(out, "\nThe robot's handler errors (latest last):");
-            for error in errors {
-                let _ = writeln!(out, "  {error}");
-            }
-        }
+        write_transcript(&mut out, &self.record.events());
+        write_errors(&mut out, &self.probe);
         let failed: Vec<String> = self
             .sim
             .deliveries(&self.demo.robot.id)
@@ -258,11 +247,7 @@ impl Kit {
                 let _ = writeln!(out, "  {line}");
             }
         }
-        let unfinished = if unfinished {
-            self.unfinished()
-        } else {
-            Vec::new()
-        };
+        let unfinished = self.unfinished();
         if !unfinished.is_empty() {
             let _ = writeln!(out, "\nEvents the robot has not finished:");
             for (kind, id) in unfinished {
@@ -322,10 +307,6 @@ impl Record {
             .find_map(|(at, event)| pick(event).map(|value| (at, value)))
     }
 
-    pub(super) fn lines(&self) -> Vec<String> {
-        self.events().iter().map(ToString::to_string).collect()
-    }
-
     pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -339,4 +320,43 @@ impl Drop for Record {
 
 pub(super) fn data_text<'a>(event: &'a WorldEvent, key: &str) -> Option<&'a str> {
     event.body.data.get(key).and_then(Value::as_str)
+}
+
+/// The transcript and the robot's errors as they stood when a [`Message`] was taken, kept by
+/// reference and written out only if one of its assertions fails.
+#[derive(Clone)]
+pub(super) struct Witness {
+    events: Arc<Mutex<Vec<WorldEvent>>>,
+    seen: usize,
+    probe: Arc<Probe>,
+}
+
+impl Witness {
+    pub(super) fn render(&self) -> String {
+        let mut out = String::from("Transcript (oldest first):\n");
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        write_transcript(&mut out, events.get(..self.seen).unwrap_or(&events));
+        drop(events);
+        write_errors(&mut out, &self.probe);
+        out
+    }
+}
+
+fn write_transcript(out: &mut String, events: &[WorldEvent]) {
+    if events.is_empty() {
+        let _ = writeln!(out, "  (nothing happened)");
+    }
+    for event in events {
+        let _ = writeln!(out, "  {}", event.to_string().replace('\n', "\n  "));
+    }
+}
+
+fn write_errors(out: &mut String, probe: &Probe) {
+    let errors = probe.errors();
+    if !errors.is_empty() {
+        let _ = writeln!(out, "\nThe robot's handler errors (latest last):");
+        for error in errors {
+            let _ = writeln!(out, "  {error}");
+        }
+    }
 }
