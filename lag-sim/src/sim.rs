@@ -436,6 +436,20 @@ impl Sim {
             .collect()
     }
 
+    /// The ids and types of the events retained for a robot, oldest first: what
+    /// [`events`](Self::events) gives, without building each body (for checks run often, such
+    /// as a test waiting until a robot has handled everything).
+    pub fn event_ids(&self, robot_id: &str) -> Vec<(String, EventType)> {
+        self.shared
+            .world
+            .lock()
+            .retained(robot_id)
+            .unwrap_or_default()
+            .iter()
+            .map(|r| (r.id.clone(), r.kind))
+            .collect()
+    }
+
     /// Follows everything that happens in the world from now on: messages (robots' included),
     /// edits, deletions, members, rooms, voice, presence, server settings.
     ///

@@ -136,12 +136,12 @@ impl Kit {
     }
 
     /// The events Lag queued for the robot that it has not finished: (type, id).
-    pub(super) fn unfinished(&self) -> Vec<(String, String)> {
+    pub(super) fn unfinished(&self) -> Vec<(EventType, String)> {
         self.sim
-            .events(&self.demo.robot.id)
+            .event_ids(&self.demo.robot.id)
             .into_iter()
-            .filter(|item| !self.probe.has_finished(&item.id))
-            .map(|item| (item.event_type, item.id))
+            .filter(|(id, _)| !self.probe.has_finished(id))
+            .map(|(id, kind)| (kind, id))
             .collect()
     }
 
