@@ -2,18 +2,10 @@
 //! feed at `/_sim/feed`, the delivery log's recorded requests and answers, redelivery, and
 //! robot settings through the admin API taking effect at once.
 
-use std::time::Duration;
-
 use lag_sim::{Demo, RobotSpec, Sim, Transport};
 use serde_json::{Value, json};
 
-use crate::support::{self, Api, Receiver, SseReader, verify};
-
-fn webhook_robot(receiver: &Receiver) -> RobotSpec {
-    RobotSpec::new("Hooked").transport(Transport::Webhook {
-        url: receiver.url.clone(),
-    })
-}
+use crate::support::{self, Api, Receiver, SseReader, log_len, verify, webhook_robot};
 
 async fn webhook_demo(receiver: &Receiver) -> (Sim, Demo, Api) {
     let sim = support::sim().await;
@@ -32,23 +24,6 @@ async fn next_of(feed: &mut SseReader, kind: &str, pick: impl Fn(&Value) -> bool
                 return data;
             }
         }
-    }
-}
-
-/// Waits until the robot's delivery log has at least `count` entries.
-async fn log_len(sim: &Sim, robot_id: &str, count: usize) -> Vec<lag_sim::DeliveryRecord> {
-    let deadline = std::time::Instant::now() + support::PATIENCE;
-    loop {
-        let log = sim.deliveries(robot_id);
-        if log.len() >= count {
-            return log;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {} of {count} log entries: {log:#?}",
-            log.len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -477,3 +477,27 @@ pub fn verify(hook: &Hook, secrets: &[String]) -> Vec<String> {
 pub fn messages_path(server_id: &str, room_id: &str) -> String {
     format!("/robots/@me/servers/{server_id}/rooms/{room_id}/messages")
 }
+
+/// A robot, "Hooked", that receives webhooks at `receiver`.
+pub fn webhook_robot(receiver: &Receiver) -> RobotSpec {
+    RobotSpec::new("Hooked").transport(lag_sim::Transport::Webhook {
+        url: receiver.url.clone(),
+    })
+}
+
+/// Waits until the robot's delivery log has at least `count` entries.
+pub async fn log_len(sim: &Sim, robot_id: &str, count: usize) -> Vec<lag_sim::DeliveryRecord> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let log = sim.deliveries(robot_id);
+        if log.len() >= count {
+            return log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} log entries: {log:#?}",
+            log.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -6,30 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lag_sim::{DeliveryOutcome, RobotSpec, SimConfig, Transport};
 use serde_json::json;
 
-use crate::support::{self, Api, Receiver, verify};
-
-fn webhook_robot(receiver: &Receiver) -> RobotSpec {
-    RobotSpec::new("Hooked").transport(Transport::Webhook {
-        url: receiver.url.clone(),
-    })
-}
-
-/// Waits until the robot's delivery log has at least `count` entries.
-async fn log_len(sim: &lag_sim::Sim, robot_id: &str, count: usize) -> Vec<lag_sim::DeliveryRecord> {
-    let deadline = std::time::Instant::now() + support::PATIENCE;
-    loop {
-        let log = sim.deliveries(robot_id);
-        if log.len() >= count {
-            return log;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {} of {count} log entries: {log:#?}",
-            log.len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
+use crate::support::{self, Api, Receiver, log_len, verify, webhook_robot};
 
 #[tokio::test]
 async fn deliveries_are_signed_per_standard_webhooks() {
