@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use lag_bot::command::Cooldown;
-use lag_bot::events::{MemberJoin, MemberRoleChanged, VoiceLeave};
+use lag_bot::events::{MemberJoin, MemberLeave, MemberRoleChanged, PresenceUpdate, VoiceLeave};
 use lag_bot::testing::{Kit, Via};
 use lag_bot::{Ctx, Error, ErrorKind, Listener, Reply, Robot, RobotBuilder, command};
 use lag_sim::{DeliveryOutcome, Role, Transport};
@@ -150,8 +150,10 @@ async fn every_members_action_reaches_the_robot() {
         "voice time is simulated time"
     );
     carol.set_status(lag_sim::UserStatus::Idle);
+    let presence: PresenceUpdate = kit.received().await;
+    assert_eq!(presence.status.to_string(), "idle");
     carol.leave();
-    kit.settle().await;
+    assert_eq!(kit.received::<MemberLeave>().await.username, "carol");
     assert!(kit.errors().is_empty(), "{:?}", kit.errors());
     kit.stop().await.unwrap();
 }
