@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -328,17 +328,8 @@ async fn matches(
     Query(query): Query<After>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(answer) = service.refuse(&headers).await {
-        return answer;
-    }
-    let Some(limit) = query.limit() else {
-        return error(StatusCode::BAD_REQUEST, "limit is 1 to 100");
-    };
-    let data = lock(&service.data);
-    let mut newer = data.matches.iter().filter(|m| m.id > query.after);
-    let page: Vec<&Match> = newer.by_ref().take(limit).collect();
-    let has_more = newer.next().is_some();
-    Json(json!({ "matches": page, "hasMore": has_more })).into_response()
+    let page = |data: &Data, limit| page(&data.matches, |m| m.id, query.after, limit, "matches");
+    service.answer(&headers, &query, page).await
 }
 
 async fn milestones(
@@ -346,15 +337,41 @@ async fn milestones(
     Query(query): Query<After>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(answer) = service.refuse(&headers).await {
-        return answer;
+    let page =
+        |data: &Data, limit| page(&data.milestones, |m| m.id, query.after, limit, "milestones");
+    service.answer(&headers, &query, page).await
+}
+
+impl Service {
+    /// Answers a paged list with `page` of the data, after the key check, the fault and the
+    /// page size are passed.
+    async fn answer(
+        &self,
+        headers: &HeaderMap,
+        query: &After,
+        page: impl FnOnce(&Data, usize) -> Response,
+    ) -> Response {
+        if let Some(answer) = self.refuse(headers).await {
+            return answer;
+        }
+        let Some(limit) = query.limit() else {
+            return error(StatusCode::BAD_REQUEST, "limit is 1 to 100");
+        };
+        page(&lock(&self.data), limit)
     }
-    let Some(limit) = query.limit() else {
-        return error(StatusCode::BAD_REQUEST, "limit is 1 to 100");
-    };
-    let data = lock(&service.data);
-    let mut newer = data.milestones.iter().filter(|m| m.id > query.after);
-    let page: Vec<&Milestone> = newer.by_ref().take(limit).collect();
+}
+
+/// At most `limit` of the items with an id above `after`, under `key`, with `hasMore` saying
+/// whether newer ones are left.
+fn page<T: Serialize>(
+    items: &[T],
+    id: impl Fn(&T) -> u64,
+    after: u64,
+    limit: usize,
+    key: &str,
+) -> Response {
+    let mut newer = items.iter().filter(|item| id(item) > after);
+    let page: Vec<&T> = newer.by_ref().take(limit).collect();
     let has_more = newer.next().is_some();
-    Json(json!({ "milestones": page, "hasMore": has_more })).into_response()
+    Json(json!({ key: page, "hasMore": has_more })).into_response()
 }
