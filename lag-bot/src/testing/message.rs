@@ -7,7 +7,7 @@ use lag_sim::WorldEvent;
 use regex::Regex;
 use serde_json::Value;
 
-use super::watch::Witness;
+use super::witness::Witness;
 
 /// A message seen in a room: a robot's reply returned by [`Kit::reply`](super::Kit::reply),
 /// or a member's message returned by [`Member::say`](super::Member::say).

@@ -136,6 +136,7 @@ mod member;
 mod message;
 mod transcript;
 mod watch;
+mod witness;
 
 use std::collections::HashMap;
 use std::fmt;

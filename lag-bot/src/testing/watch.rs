@@ -9,8 +9,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::witness::{Witness, write_errors, write_transcript};
 use super::{Cursors, GRACE, Kit, Message, STEP};
-use crate::robot::probe::Probe;
 
 impl Kit {
     pub(super) fn cursors(&self) -> MutexGuard<'_, Cursors> {
@@ -320,43 +320,4 @@ impl Drop for Record {
 
 pub(super) fn data_text<'a>(event: &'a WorldEvent, key: &str) -> Option<&'a str> {
     event.body.data.get(key).and_then(Value::as_str)
-}
-
-/// The transcript and the robot's errors as they stood when a [`Message`] was taken, kept by
-/// reference and written out only if one of its assertions fails.
-#[derive(Clone)]
-pub(super) struct Witness {
-    events: Arc<Mutex<Vec<WorldEvent>>>,
-    seen: usize,
-    probe: Arc<Probe>,
-}
-
-impl Witness {
-    pub(super) fn render(&self) -> String {
-        let mut out = String::from("Transcript (oldest first):\n");
-        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        write_transcript(&mut out, events.get(..self.seen).unwrap_or(&events));
-        drop(events);
-        write_errors(&mut out, &self.probe);
-        out
-    }
-}
-
-fn write_transcript(out: &mut String, events: &[WorldEvent]) {
-    if events.is_empty() {
-        let _ = writeln!(out, "  (nothing happened)");
-    }
-    for event in events {
-        let _ = writeln!(out, "  {}", event.to_string().replace('\n', "\n  "));
-    }
-}
-
-fn write_errors(out: &mut String, probe: &Probe) {
-    let errors = probe.errors();
-    if !errors.is_empty() {
-        let _ = writeln!(out, "\nThe robot's handler errors (latest last):");
-        for error in errors {
-            let _ = writeln!(out, "  {error}");
-        }
-    }
 }
