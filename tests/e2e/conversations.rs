@@ -92,6 +92,28 @@ async fn answers_are_not_commands_but_explicit_commands_still_run() {
 }
 
 #[tokio::test]
+async fn a_waiting_conversation_counts_as_settled_and_keeps_its_time() {
+    let kit = Kit::start(robot).await.unwrap();
+    let alice = kit.member("alice");
+    alice.say("!report");
+    kit.reply().await.assert_text("What happened?");
+    let asked = kit.elapsed();
+    // The robot waits for alice: nothing more to say, and no time passes towards the timeout.
+    kit.no_reply().await;
+    assert!(kit.replies().await.is_empty());
+    kit.settle().await;
+    assert_eq!(kit.elapsed(), asked);
+    // The answer is taken at once, and the next question is among the replies.
+    alice.say("Spam");
+    let replies = kit.replies().await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    replies[0].assert_text("Which room?");
+    assert_eq!(kit.elapsed(), asked);
+    assert!(kit.errors().is_empty(), "{:?}", kit.errors());
+    kit.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_conversation_times_out_in_simulated_time() {
     let kit = Kit::start(robot).await.unwrap();
     let alice = kit.member("alice");

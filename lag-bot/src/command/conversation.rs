@@ -62,6 +62,9 @@ struct Waiter {
     id: u64,
     filter: Option<Filter>,
     answer: oneshot::Sender<Answer>,
+    /// Held from the moment the question is out until the waiter leaves the map, so that the
+    /// handler stops counting as waiting the moment an answer is taken, not when it wakes.
+    parked: Option<Waiting>,
 }
 
 enum Answer {
@@ -163,7 +166,15 @@ impl Conversations {
         }
         let id = self.next_id.fetch_add(1, Ordering::SeqCst);
         let (answer, receiver) = oneshot::channel();
-        waiting.insert(key.clone(), Waiter { id, filter, answer });
+        waiting.insert(
+            key.clone(),
+            Waiter {
+                id,
+                filter,
+                answer,
+                parked: None,
+            },
+        );
         self.count.fetch_add(1, Ordering::SeqCst);
         Ok(Registration {
             conversations: Arc::clone(self),
@@ -171,6 +182,17 @@ impl Conversations {
             id,
             receiver: Some(receiver),
         })
+    }
+}
+
+impl Registration {
+    /// The question is out: the handler now only waits for the answer (or its timeout), and
+    /// counts as waiting in `release` until the answer is taken.
+    fn park(&self, release: &Arc<Release>) {
+        let mut waiting = self.conversations.waiting();
+        if let Some(waiter) = waiting.get_mut(&self.key).filter(|w| w.id == self.id) {
+            waiter.parked = Some(release.waits());
+        }
     }
 }
 
@@ -229,6 +251,16 @@ impl Release {
         self.waiting.fetch_add(1, Ordering::SeqCst);
         self.notify.notify_waiters();
         Waiting(Arc::clone(self))
+    }
+
+    /// Whether the event's handlers have started and every unfinished one waits for an
+    /// answer: nothing more happens for the event until a member speaks or time passes.
+    #[cfg(feature = "testing")]
+    pub(crate) fn parked(&self) -> bool {
+        // `unfinished` only falls once the handlers started, so reading it first makes a
+        // `true` here true at the moment `waiting` was read.
+        let unfinished = self.unfinished.load(Ordering::SeqCst);
+        unfinished > 0 && self.waiting.load(Ordering::SeqCst) >= unfinished
     }
 
     /// Resolves once every unfinished handler waits in a conversation.
@@ -415,7 +447,7 @@ impl<S> Ctx<S> {
         let Some(receiver) = registration.receiver.take() else {
             return Err(Error::conversation_ended(ConversationEnd::Stopped));
         };
-        let _waiting = talk.release.waits();
+        registration.park(&talk.release);
         let clock = &talk.conversations.clock;
         let answer = clock
             .idle(async {

@@ -210,6 +210,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
     /// then. The task holds the event's queue slot until the handlers finish.
     async fn handle(self: Arc<Self>, job: Job, tracker: &TaskTracker) {
         let release = Arc::new(Release::new());
+        #[cfg(feature = "testing")]
+        if let (Some(probe), Some(id)) = (&self.probe, job.envelope.id()) {
+            probe.running(id, &release);
+        }
         let for_task = Arc::clone(&release);
         let work = tracker.spawn(Arc::clone(&self).handle_all(job, for_task));
         tokio::select! {

@@ -1,12 +1,13 @@
 //! What the test kit sees of a running robot: which events it has received and finished, and
 //! its errors.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
 use crate::clock::Activity;
+use crate::command::conversation::Release;
 
 /// How many of the robot's latest errors are kept.
 const KEPT_ERRORS: usize = 20;
@@ -26,6 +27,8 @@ struct State {
     /// Events the dispatcher has received (routed to handlers or to a conversation).
     received: HashSet<String>,
     finished: HashSet<String>,
+    /// Events whose handlers run, with what tells whether they all wait for an answer.
+    running: HashMap<String, Arc<Release>>,
     /// Finished events in order: (event id, wire type).
     order: Vec<(String, String)>,
     errors: VecDeque<String>,
@@ -63,10 +66,23 @@ impl Probe {
         self.state().received.contains(id)
     }
 
+    /// The handlers of event `id` run; `release` tells when they all wait for an answer.
+    pub(crate) fn running(&self, id: &str, release: &Arc<Release>) {
+        self.state()
+            .running
+            .insert(id.to_owned(), Arc::clone(release));
+    }
+
+    /// Whether every unfinished handler of event `id` waits for a member's answer.
+    pub(crate) fn parked(&self, id: &str) -> bool {
+        self.state().running.get(id).is_some_and(|r| r.parked())
+    }
+
     /// The dispatcher is done with event `id` of type `event_type`.
     pub(crate) fn finished(&self, id: &str, event_type: &str) {
         {
             let mut state = self.state();
+            state.running.remove(id);
             if state.finished.insert(id.to_owned()) {
                 state.order.push((id.to_owned(), event_type.to_owned()));
             }

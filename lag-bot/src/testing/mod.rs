@@ -335,6 +335,12 @@ impl Kit {
     /// Waits until the robot has handled every event Lag queued for it, moving simulated time
     /// while the robot only waits on it.
     ///
+    /// A handler that asked a member something ([`Ctx::ask`](crate::Ctx::ask)) and waits for
+    /// the answer counts as done: the robot can do nothing more until the test speaks, so
+    /// `settle` (and [`replies`](Self::replies), [`no_reply`](Self::no_reply)) returns without
+    /// moving time to the conversation's timeout. [`reply`](Self::reply) still moves time
+    /// there when the timeout's message is the only one that can come.
+    ///
     /// # Panics
     ///
     /// When the robot does not finish within the kit's patience.

@@ -97,10 +97,16 @@ impl Kit {
         messages
     }
 
-    /// Whether the robot has finished every event Lag queued for it, and no job is running;
-    /// always once the robot was stopped.
+    /// Whether the robot has done all it can: no job is running, and every event Lag queued
+    /// for it is finished or has handlers that all wait for a member's answer (a conversation
+    /// waits for the test's next move, not for its timeout); always once the robot was stopped.
     pub(super) fn settled(&self) -> bool {
-        self.handle.is_none() || (self.probe.jobs_running() == 0 && self.unfinished().is_empty())
+        self.handle.is_none()
+            || (self.probe.jobs_running() == 0
+                && self
+                    .unfinished()
+                    .iter()
+                    .all(|(_, id)| self.probe.parked(id)))
     }
 
     /// Whether the robot only waits on simulated time: every handler or job run under way waits
