@@ -41,8 +41,17 @@ function showError(error) {
   box.hidden = !error;
 }
 
+// When lag-sim listens beyond loopback, the page comes with the run's admin token: every call
+// sends it back in a header, which a page on another site cannot do. The link's ?token= has
+// set the cookie the live feed and reloads use, so it leaves the address bar.
+const TOKEN = document.querySelector('meta[name="lag-sim-token"]').content;
+if (new URLSearchParams(window.location.search).has('token')) {
+  window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+}
+
 async function api(method, path, body) {
   const options = { method, headers: {} };
+  if (TOKEN) options.headers['x-lag-sim-token'] = TOKEN;
   if (body !== undefined) {
     options.headers['content-type'] = 'application/json';
     options.body = JSON.stringify(body);
