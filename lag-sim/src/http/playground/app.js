@@ -323,6 +323,13 @@ const messageList = {
     this.schedule();
   },
 
+  // Draws the visible rows again (a row's look changed without its item changing).
+  refresh() {
+    for (const node of this.nodes.values()) node.remove();
+    this.nodes.clear();
+    this.schedule();
+  },
+
   layout() {
     const offsets = new Array(this.items.length + 1);
     let y = 0;
@@ -402,6 +409,7 @@ window.addEventListener('resize', () => {
 function fromHistory(message) {
   return {
     id: message.id,
+    userId: message.isBot ? null : message.userId,
     author: message.isBot ? (message.robotName || message.username) : message.username,
     isBot: message.isBot,
     content: message.content,
@@ -415,6 +423,7 @@ function fromHistory(message) {
 function fromEvent(data) {
   return {
     id: data.messageId,
+    userId: data.isBot ? null : data.senderId,
     author: data.senderName,
     isBot: Boolean(data.isBot),
     content: data.content,
@@ -447,14 +456,69 @@ function messageNode(item) {
   const classes = ['msg'];
   if (item.isBot) classes.push('bot');
   if (item.deleted) classes.push('deleted');
+  if (item.id === editing.id) classes.push('editing');
+  const actions = item.deleted ? null : el('span', { class: 'actions' },
+    item.userId ? el('button', {
+      type: 'button',
+      'aria-label': `Edit ${item.author}'s message`,
+      onclick: () => startEdit(item),
+    }, 'Edit') : null,
+    el('button', {
+      type: 'button',
+      class: 'danger',
+      'aria-label': `Delete ${item.author}'s message`,
+      title: item.userId ? `Deletes it as ${item.author}` : 'Deletes it as the member the composer posts as (an owner or admin may)',
+      onclick: () => act(() => deleteMessage(item)),
+    }, 'Delete'));
   return el('article', { class: classes.join(' '), 'data-id': item.id },
     el('header', {},
       el('span', { class: 'author', text: item.author }),
       item.isBot ? el('span', { class: 'badge', text: 'robot' }) : null,
       el('time', { datetime: item.createdAt, text: clock(item.createdAt) }),
       item.edited ? el('span', { class: 'edited', text: '(edited)' }) : null,
-      item.deleted ? el('span', { class: 'gone', text: '(deleted)' }) : null),
+      item.deleted ? el('span', { class: 'gone', text: '(deleted)' }) : null,
+      actions),
     el('div', { class: 'content' }, contentNodes(item.content, item.mentions)));
+}
+
+// Editing happens in the composer: it takes the message's text, and Send saves the edit as the
+// message's author. Escape or Cancel leaves the message as it was.
+const editing = { id: null, userId: null, draft: '' };
+
+function startEdit(item) {
+  if (editing.id === null) editing.draft = $('text').value;
+  editing.id = item.id;
+  editing.userId = item.userId;
+  $('text').value = item.content;
+  renderEditing();
+  $('text').focus();
+}
+
+function stopEdit() {
+  if (editing.id === null) return;
+  $('text').value = editing.draft;
+  editing.id = null;
+  editing.userId = null;
+  editing.draft = '';
+  renderEditing();
+}
+
+function renderEditing() {
+  const item = editing.id === null ? null : messageList.items[messageList.byId.get(editing.id)];
+  $('editing').hidden = !item;
+  $('editing-what').textContent = item ? `Editing ${item.author}'s message (Enter saves, Escape cancels)` : '';
+  $('send').textContent = item ? 'Save' : 'Send';
+  $('author').disabled = Boolean(item);
+  messageList.refresh();
+}
+
+$('edit-cancel').addEventListener('click', () => { stopEdit(); $('text').focus(); });
+
+async function deleteMessage(item) {
+  const by = item.userId || state.authorId;
+  if (!by) throw new Error('Choose a member to delete the message as.');
+  await api('DELETE', `/rooms/${state.roomId}/messages/${item.id}?userId=${encodeURIComponent(by)}`);
+  if (item.id === editing.id) stopEdit();
 }
 
 async function loadMessages() {
@@ -469,6 +533,7 @@ async function loadMessages() {
 }
 
 async function selectRoom(roomId) {
+  stopEdit();
   state.roomId = roomId;
   renderWorld();
   await loadMessages();
@@ -555,6 +620,11 @@ $('text').addEventListener('keydown', (event) => {
       return;
     }
   }
+  if (event.key === 'Escape' && editing.id !== null) {
+    event.preventDefault();
+    stopEdit();
+    return;
+  }
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     $('composer').requestSubmit();
@@ -566,8 +636,14 @@ $('composer').addEventListener('submit', (event) => {
   const content = $('text').value;
   if (!content.trim() || !state.roomId) return;
   act(async () => {
-    await api('POST', `/rooms/${state.roomId}/messages`, { userId: state.authorId, content });
-    $('text').value = '';
+    if (editing.id !== null) {
+      await api('PATCH', `/rooms/${state.roomId}/messages/${editing.id}`, { userId: editing.userId, content });
+      editing.draft = '';
+      stopEdit();
+    } else {
+      await api('POST', `/rooms/${state.roomId}/messages`, { userId: state.authorId, content });
+      $('text').value = '';
+    }
     closeCompletion();
   });
 });
@@ -841,6 +917,7 @@ function onWorldEvent(event) {
       break;
     case 'room.message.deleted':
       if (data.roomId === state.roomId) messageList.update(data.messageId, { deleted: true });
+      if (data.messageId === editing.id) stopEdit();
       break;
     default:
       reloadWorldSoon();
