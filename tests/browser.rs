@@ -213,7 +213,8 @@ async fn scenario(kit: &Kit, browser: &Client) {
     screenshot(browser, "deliveries-narrow").await;
 }
 
-/// Alice edits her message and deletes it through the page; the room shows both.
+/// Alice edits her message and deletes it through the page; the room shows both, the edit's new
+/// mention highlighted.
 async fn edit_and_delete(kit: &Kit, browser: &Client, general: &str) {
     let alice = kit.member("alice");
     let id = alice.say("typo hree").id().to_owned();
@@ -232,14 +233,15 @@ async fn edit_and_delete(kit: &Kit, browser: &Client, general: &str) {
     );
     // Clearing takes the focus away (as WebDriver defines it); typing into the element gives it back.
     text.clear().await.unwrap();
-    text.send_keys("typo here").await.unwrap();
+    text.send_keys("thanks @bob, typo fixed").await.unwrap();
     press(browser, Key::Enter).await;
     until(
         browser,
         "the edit in the page",
         &format!(
             "const r = document.querySelector(\"{row}\");
-             return r && r.querySelector('.content').textContent === 'typo here' && !!r.querySelector('.edited');"
+             return r && r.querySelector('.content').textContent === 'thanks @bob, typo fixed'
+                 && r.querySelector('mark.mention')?.textContent === '@bob' && !!r.querySelector('.edited');"
         ),
     )
     .await;
@@ -247,7 +249,7 @@ async fn edit_and_delete(kit: &Kit, browser: &Client, general: &str) {
     assert!(
         stored
             .iter()
-            .any(|m| m.id == id && m.content == "typo here" && m.edited_at.is_some())
+            .any(|m| m.id == id && m.content == "thanks @bob, typo fixed" && m.edited_at.is_some())
     );
 
     click_button(browser, &row, "Delete").await;

@@ -434,6 +434,13 @@ function fromEvent(data) {
   };
 }
 
+// The members and robots an edited text mentions: an edit event carries the new text only.
+function mentionsIn(text) {
+  return candidates()
+    .filter((c) => new RegExp('(^|[^\\w])@' + c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '(?!\\w)', 'i').test(text))
+    .map((c) => ({ name: c.name, type: c.kind === 'robot' ? 'robot' : 'user' }));
+}
+
 // The content with each @mention of `mentions` highlighted.
 function contentNodes(text, mentions) {
   const names = [...new Set(mentions.map((m) => m.name))].sort((a, b) => b.length - a.length);
@@ -913,7 +920,7 @@ function onWorldEvent(event) {
       if (data.roomId === state.roomId) messageList.append(fromEvent(data));
       break;
     case 'room.message.edited':
-      if (data.roomId === state.roomId) messageList.update(data.messageId, { content: data.content, edited: true });
+      if (data.roomId === state.roomId) messageList.update(data.messageId, { content: data.content, edited: true, mentions: mentionsIn(data.content) });
       break;
     case 'room.message.deleted':
       if (data.roomId === state.roomId) messageList.update(data.messageId, { deleted: true });
