@@ -14,8 +14,26 @@ use axum::routing::get;
 use crate::shared::Shared;
 
 const PAGE: &str = include_str!("index.html");
-const STYLE: &str = include_str!("style.css");
-const SCRIPT: &str = include_str!("app.js");
+
+/// The page's style and scripts, by path; the page loads the scripts in this order, and they
+/// share one global scope (`app.js` says what each holds).
+const ASSETS: [(&str, &str, &str); 5] = [
+    (
+        "/playground/style.css",
+        include_str!("style.css"),
+        "text/css; charset=utf-8",
+    ),
+    ("/playground/app.js", include_str!("app.js"), SCRIPT),
+    ("/playground/chat.js", include_str!("chat.js"), SCRIPT),
+    (
+        "/playground/inspector.js",
+        include_str!("inspector.js"),
+        SCRIPT,
+    ),
+    ("/playground/live.js", include_str!("live.js"), SCRIPT),
+];
+
+const SCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// The page's empty token element, filled in when the admin API needs a token.
 const TOKEN_META: &str = r#"<meta name="lag-sim-token" content="">"#;
@@ -26,16 +44,12 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     frame-ancestors 'none'";
 
 pub(super) fn routes() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/", get(page))
-        .route(
-            "/playground/style.css",
-            get(|| async { asset(STYLE, "text/css; charset=utf-8") }),
-        )
-        .route(
-            "/playground/app.js",
-            get(|| async { asset(SCRIPT, "text/javascript; charset=utf-8") }),
-        )
+    ASSETS.into_iter().fold(
+        Router::new().route("/", get(page)),
+        |router, (path, text, content_type)| {
+            router.route(path, get(move || async move { asset(text, content_type) }))
+        },
+    )
 }
 
 /// The page, with the admin token in its `lag-sim-token` meta element when the admin API needs
