@@ -7,8 +7,9 @@
 //!
 //! Through the page it posts `!ping` by keyboard alone and sees the reply, edits and deletes a
 //! message, inspects the delivery's signed request and the robot's answer, redelivers it and
-//! sees the robot deduplicate it, and changes the robot's subscriptions; it saves screenshots
-//! of a wide and a narrow window in `target/playground-screenshots/`.
+//! sees the robot deduplicate it, changes the robot's subscriptions, and opens the page of a
+//! lag-sim that needs its admin token; it saves screenshots of a wide and a narrow window in
+//! `target/playground-screenshots/`.
 
 use std::net::TcpListener;
 use std::panic::AssertUnwindSafe;
@@ -23,7 +24,7 @@ use futures_util::FutureExt as _;
 use hyper_util::client::legacy::connect::HttpConnector;
 use lag_bot::testing::{Kit, Via};
 use lag_bot::{Ctx, command};
-use lag_sim::EventType;
+use lag_sim::{AdminAccess, EventType, Sim, SimConfig};
 use serde_json::{Value, json};
 
 /// How long any wait may take before the test fails instead of hanging.
@@ -211,6 +212,40 @@ async fn scenario(kit: &Kit, browser: &Client) {
     screenshot(browser, "chat-narrow").await;
     click(browser, "#tab-deliveries").await;
     screenshot(browser, "deliveries-narrow").await;
+
+    protected_page(browser).await;
+}
+
+/// A lag-sim whose admin API needs its token (forced on loopback): the printed link opens the
+/// page, which follows the feed with the cookie the link set, posts with the token in its
+/// header, and takes the token out of the address bar.
+async fn protected_page(browser: &Client) {
+    let sim = Sim::start(SimConfig {
+        admin_access: AdminAccess::Token,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("a protected lag-sim starts");
+    let demo = sim.seed_demo().unwrap();
+    browser.set_window_size(1280, 800).await.unwrap();
+    browser.goto(&sim.playground_link()).await.unwrap();
+    until(
+        browser,
+        "the protected page to follow the live feed",
+        "return document.getElementById('connection').textContent === 'live' \
+            && document.getElementById('room-title').textContent === '#general';",
+    )
+    .await;
+    let url = browser.current_url().await.unwrap();
+    assert_eq!(url.query(), None, "the token leaves the address bar: {url}");
+    send_from_composer(browser, "hello from behind the token").await;
+    let contents: Vec<String> = sim
+        .messages(&demo.general)
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(contents, ["hello from behind the token"]);
+    sim.shutdown().await;
 }
 
 /// Alice edits her message and deletes it through the page; the room shows both, the edit's new
