@@ -1,7 +1,7 @@
 //! How an emulator instance behaves: address, time scale, timeouts, limits.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::clock::ManualClock;
@@ -47,6 +47,9 @@ pub struct SimConfig {
     /// overlaps, retention and voice durations follow this clock instead of `time_scale`, and
     /// move only when it is advanced. Connection timers stay real. See [`ManualClock`].
     pub clock: Option<ManualClock>,
+    /// Who may use the playground and the admin API under `/_sim` (default
+    /// [`AdminAccess::ByAddress`]: open on loopback, behind a token anywhere else).
+    pub admin_access: AdminAccess,
     /// Overrides of the permission each event type needs (`None`: no permission). Types not
     /// listed use [`EventType::required_permission`].
     pub event_permissions: HashMap<EventType, Option<Permission>>,
@@ -67,7 +70,46 @@ impl Default for SimConfig {
             max_delivery_log: 10_000,
             body_limit: 64 * 1024,
             clock: None,
+            admin_access: AdminAccess::default(),
             event_permissions: HashMap::new(),
+        }
+    }
+}
+
+/// Who may use the playground page and the admin API under `/_sim`.
+///
+/// The admin API reads robot keys and acts as any member, so it is open only to whoever can
+/// reach a loopback address. Anywhere else, lag-sim makes a random token at start
+/// ([`Sim::admin_token`](crate::Sim::admin_token)) that every request to the page or the admin
+/// API must carry: in the `X-Lag-Sim-Token` header, or in the cookie that opening
+/// `/?token=...` sets (`HttpOnly`, `SameSite=Strict`). A state-changing request needs the
+/// header, so that a page on another site cannot make one with the cookie alone; and wherever
+/// lag-sim listens, a state-changing request that a browser marks as coming from another site
+/// (`Sec-Fetch-Site`, or an `Origin` other than lag-sim's own) is refused with 403.
+///
+/// ```
+/// use lag_sim::{AdminAccess, SimConfig};
+/// // A test on 127.0.0.1 that checks the protected mode asks for it.
+/// let config = SimConfig { admin_access: AdminAccess::Token, ..SimConfig::default() };
+/// assert!(config.admin_access.needs_token(config.bind.ip()));
+/// assert!(!AdminAccess::ByAddress.needs_token(SimConfig::default().bind.ip()));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdminAccess {
+    /// Open on a loopback address, behind a token on any other (`0.0.0.0` included).
+    #[default]
+    ByAddress,
+    /// Behind a token wherever lag-sim listens, loopback included.
+    Token,
+}
+
+impl AdminAccess {
+    /// Whether the page and the admin API need the token when lag-sim listens on `ip`.
+    pub fn needs_token(self, ip: IpAddr) -> bool {
+        match self {
+            AdminAccess::ByAddress => !ip.is_loopback(),
+            AdminAccess::Token => true,
         }
     }
 }

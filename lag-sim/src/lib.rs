@@ -66,7 +66,7 @@ mod world;
 pub mod worldfile;
 
 pub use clock::ManualClock;
-pub use config::{RateLimits, SimConfig};
+pub use config::{AdminAccess, RateLimits, SimConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use feed::{EventFeed, WorldEvent};
 pub use log::{DeliveryOutcome, DeliveryRecord, SentRequest, WebhookResponse};

@@ -51,8 +51,8 @@ struct Args {
     #[arg(long, short, default_value_t = 8090)]
     port: u16,
 
-    /// Address to listen on. The admin API has no authentication: anything but loopback
-    /// exposes it to the network.
+    /// Address to listen on. On loopback the admin API and the playground are open; anywhere
+    /// else they need a token that lag-sim makes and prints at start.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
 
@@ -140,10 +140,11 @@ async fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         ..SimConfig::default()
     };
     let sim = Sim::start(config).await?;
-    if !args.bind.is_loopback() {
+    if let Some(token) = sim.admin_token() {
         eprintln!(
-            "WARNING: listening on {} - the admin API under /_sim has no authentication; \
-             anyone who can reach this address can read robot keys and act as any member.",
+            "lag-sim: listening on {} - the playground and the admin API under /_sim need the \
+             token {token} (opening the link below sets it in the browser; scripts send it in \
+             the X-Lag-Sim-Token header). Robot keys are readable with it: keep it to yourself.",
             args.bind
         );
     }
@@ -404,7 +405,7 @@ fn print_banner(sim: &Sim, robots: &[RobotDetails]) {
     println!("lag-sim is running: Lag's robot API at {base}");
     println!(
         "Playground (chat, deliveries, robot settings): {}",
-        sim.playground_url()
+        sim.playground_link()
     );
     println!("World: {base}/_sim/world   Delivery log: {base}/_sim/robots/<id>/deliveries");
     for robot in robots {
@@ -445,8 +446,12 @@ fn print_banner(sim: &Sim, robots: &[RobotDetails]) {
                 member.username,
                 room.name.as_deref().unwrap_or("a room")
             );
+            let token = sim
+                .admin_token()
+                .map(|token| format!(" -H 'x-lag-sim-token: {token}'"))
+                .unwrap_or_default();
             println!(
-                "  curl -s -X POST {base}/_sim/rooms/{}/messages -H 'content-type: application/json' \
+                "  curl -s -X POST {base}/_sim/rooms/{}/messages -H 'content-type: application/json'{token} \
                  -d '{{\"userId\":\"{}\",\"content\":\"hello\"}}'",
                 room.id, member.user_id
             );

@@ -4,6 +4,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rand::Rng as _;
+use rand::distr::Alphanumeric;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -26,12 +28,18 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
     /// Bumped by `cut_streams`; open SSE streams and long-polls abort their connection.
     pub(crate) cut: watch::Sender<u64>,
+    /// The token the page and the admin API need, if they need one ([`crate::AdminAccess`]).
+    pub(crate) admin_token: Option<String>,
 }
 
 impl Shared {
     pub(crate) fn new(config: SimConfig) -> Result<Arc<Self>> {
         let runtime = Handle::try_current()
             .map_err(|_| Error::internal("lag-sim must be started inside a Tokio runtime"))?;
+        let admin_token = config
+            .admin_access
+            .needs_token(config.bind.ip())
+            .then(new_token);
         let clock = Clock::new(config.time_scale, config.clock.clone());
         let http = reqwest::Client::builder()
             .user_agent("Lag-Webhooks/1.0")
@@ -52,6 +60,7 @@ impl Shared {
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             cut: watch::Sender::new(0),
+            admin_token,
         }))
     }
 
@@ -67,4 +76,13 @@ impl Shared {
     pub(crate) fn cut_streams(&self) {
         self.cut.send_modify(|generation| *generation += 1);
     }
+}
+
+/// 32 random letters and digits (about 190 bits): the admin token of one run.
+fn new_token() -> String {
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }

@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(doc)]
+use crate::config::AdminAccess;
 use crate::config::SimConfig;
 use crate::error::{Error, Result};
 use crate::feed::EventFeed;
@@ -104,6 +106,23 @@ impl Sim {
     /// delivery and change robots' settings (the emulator's root, `/`).
     pub fn playground_url(&self) -> String {
         format!("{}/", self.base_url())
+    }
+
+    /// The token the playground and the admin API need, when they need one: `None` when they
+    /// are open (listening on loopback with the default [`AdminAccess`]). Send it in the
+    /// `X-Lag-Sim-Token` header, or open [`playground_link`](Self::playground_link) in a browser.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.shared.admin_token.as_deref()
+    }
+
+    /// The playground's address to open in a browser: [`playground_url`](Self::playground_url),
+    /// with `?token=...` when the page needs the [`admin_token`](Self::admin_token) (opening it
+    /// sets a cookie, so the page's own address works from then on in that browser).
+    pub fn playground_link(&self) -> String {
+        match self.admin_token() {
+            Some(token) => format!("{}?token={token}", self.playground_url()),
+            None => self.playground_url(),
+        }
     }
 
     /// The API base URL a robot uses (`LAG_API_BASE`), e.g. `http://127.0.0.1:40123`.

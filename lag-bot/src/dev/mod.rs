@@ -84,7 +84,7 @@ impl DevLag {
         stop: CancellationToken,
     ) -> Session {
         let base = self.sim.base_url();
-        let playground = self.sim.playground_url();
+        let playground = self.sim.playground_link();
         let mut banner = format!(
             "\nDev mode: no LAG_ROBOT_API_KEY is set, so this robot runs against a local Lag.\n\
              \x20 Lag's robot API  {base}   (admin API: {base}/_sim/world)\n\

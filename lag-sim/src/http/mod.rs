@@ -1,6 +1,7 @@
 //! The HTTP surface: Lag's robot API under `/robots/@me`, the emulator's admin API under `/_sim`
 //! and the playground page at `/`.
 
+mod access;
 mod admin;
 mod events;
 mod playground;
@@ -26,11 +27,17 @@ use crate::shared::Shared;
 /// Builds the full router.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let limit = shared.config.body_limit;
+    let guarded = Router::new()
+        .merge(playground::routes())
+        .nest("/_sim", admin::routes())
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            access::guard,
+        ));
     Router::new()
         .merge(robot::routes())
         .merge(events::routes())
-        .merge(playground::routes())
-        .nest("/_sim", admin::routes())
+        .merge(guarded)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

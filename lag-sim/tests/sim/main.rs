@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod admin;
 mod events;
 mod feed;

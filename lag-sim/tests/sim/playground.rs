@@ -46,6 +46,9 @@ async fn the_page_is_served_with_nothing_from_elsewhere() {
     for (path, kind) in [
         ("/playground/style.css", "text/css; charset=utf-8"),
         ("/playground/app.js", "text/javascript; charset=utf-8"),
+        ("/playground/chat.js", "text/javascript; charset=utf-8"),
+        ("/playground/inspector.js", "text/javascript; charset=utf-8"),
+        ("/playground/live.js", "text/javascript; charset=utf-8"),
     ] {
         assert!(page.text.contains(path), "the page links {path}");
         let asset = admin.get(path).await;
@@ -73,7 +76,11 @@ async fn the_page_is_served_with_nothing_from_elsewhere() {
             );
         }
     }
-    let script = &assets[2].1;
+    let script: String = assets
+        .iter()
+        .filter(|(path, _)| path.ends_with(".js"))
+        .map(|(_, text)| text.as_str())
+        .collect();
     for endpoint in ["'/_sim' + path", "/_sim/feed", "/redeliver"] {
         assert!(script.contains(endpoint), "the script uses {endpoint}");
     }

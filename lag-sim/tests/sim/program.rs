@@ -294,10 +294,48 @@ async fn a_world_file_replaces_the_demo() {
 }
 
 #[tokio::test]
-async fn binding_beyond_loopback_warns() {
+async fn binding_beyond_loopback_puts_the_admin_api_behind_a_token() {
     let mut program = Program::start(&["--port", "0", "--bind", "0.0.0.0"]);
-    let warning = program.stderr_line("WARNING").await;
-    assert!(warning.contains("no authentication"), "{warning}");
+    let notice = program.stderr_line("need the token").await;
+    let token = notice
+        .split_whitespace()
+        .skip_while(|word| *word != "token")
+        .nth(1)
+        .expect("the notice names the token")
+        .to_owned();
+    let link = program.stdout_line("Playground").await;
+    let link = link
+        .rsplit_once(' ')
+        .expect("the line ends with the link")
+        .1;
+    assert!(link.ends_with(&format!("/?token={token}")), "{link}");
+    let curl = program.stdout_line("curl").await;
+    assert!(
+        curl.contains(&format!("x-lag-sim-token: {token}")),
+        "{curl}"
+    );
+    let port = link
+        .trim_start_matches("http://")
+        .split(['/', ':'])
+        .nth(1)
+        .expect("the link has a port");
+    let api = Api::at(&format!("http://127.0.0.1:{port}"), None);
+
+    let refused = api.get("/_sim/world").await.assert_error(401);
+    assert!(refused.contains("token"), "{refused}");
+    let allowed = api
+        .send(
+            api.request(reqwest::Method::GET, "/_sim/world")
+                .header("x-lag-sim-token", &token),
+        )
+        .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text);
+    let page = api.get(&format!("/?token={token}")).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.header("set-cookie").is_some(),
+        "opening the link sets the cookie"
+    );
     program.stop().await;
 }
 
