@@ -218,6 +218,16 @@ impl Store {
             .await
             .map_err(|err| StoreError(format!("cannot open {database}: {err}")))?;
         if let Database::Sqlite(_) = database {
+            // Earlier builds of the robot kept the schema version in SQLite's `user_version`.
+            let earlier: i64 = sqlx::query_scalar("PRAGMA user_version")
+                .fetch_one(&pool)
+                .await?;
+            if earlier > 0 {
+                return Err(StoreError(format!(
+                    "{database} was made by an earlier build of this robot (schema version \
+                     {earlier} in SQLite's user_version); move it aside to start afresh"
+                )));
+            }
             // Readers do not wait for a writer (a second robot on the same file, say).
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)

@@ -337,6 +337,22 @@ async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expi
     assert_eq!(store.audit_count(Some("usr_1")).await.unwrap(), 2);
 }
 
+#[tokio::test]
+async fn an_sqlite_file_from_an_earlier_build_is_refused_with_the_reason() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("old.sqlite3");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 2)
+        .unwrap();
+    let err = Store::open(&Database::Sqlite(path)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("made by an earlier build of this robot"),
+        "{err}"
+    );
+}
+
 /// Two robots sharing one database (replicas) give a member strikes at the same moment: each
 /// counts from the total the other left, never both from the same one.
 async fn two_stores_count_a_members_strikes_one_change_at_a_time(database: Database) {
