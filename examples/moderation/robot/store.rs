@@ -5,9 +5,10 @@
 //! CONFLICT`, integers for times (Unix seconds) and flags. Only the schema is written twice
 //! ([`schema`](super::schema)), and sqlx's migrator brings a database up to date at start-up.
 //!
-//! An SQLite file is used through one connection, so its writes never wait on each other
-//! within the robot; a PostgreSQL database through a few, so that handlers in several rooms,
-//! and several robots, use it at once.
+//! An SQLite file is used through one connection, since SQLite writes one transaction at a
+//! time anyway; a PostgreSQL database through a few, so that handlers in several rooms use it
+//! at once. Several robots may share a PostgreSQL database: a transaction that changes a
+//! member's strikes takes the member's row in `members` first, so theirs take turns.
 
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -268,6 +269,7 @@ impl Store {
     ) -> Result<(i64, Option<Totals>), StoreError> {
         let at = unix_seconds(entry.at);
         let mut tx = self.pool.begin().await?;
+        // The member's row first: strike changes of one member take turns across robots.
         sqlx::query(
             "INSERT INTO members (member_id, member_name) VALUES ($1, $2) \
              ON CONFLICT (member_id) DO UPDATE SET member_name = excluded.member_name",

@@ -288,6 +288,20 @@ async fn with_the_manage_messages_extension_the_robot_deletes(database: Database
 
 // ----- strikes ---------------------------------------------------------------------------
 
+/// carol's violation of `insults` at `at`, as the store is given it.
+fn insult(at: SystemTime) -> NewEntry {
+    NewEntry {
+        at,
+        rule: "insults".into(),
+        member_id: "usr_1".into(),
+        member_name: "carol".into(),
+        room_id: "room_1".into(),
+        message_id: "msg_1".into(),
+        excerpt: "you idiot".into(),
+        edited: false,
+    }
+}
+
 async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expire(
     database: Database,
 ) {
@@ -295,16 +309,7 @@ async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expi
     {
         let store = Store::open(&database).await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 2);
-        let entry = NewEntry {
-            at: now,
-            rule: "insults".into(),
-            member_id: "usr_1".into(),
-            member_name: "carol".into(),
-            room_id: "room_1".into(),
-            message_id: "msg_1".into(),
-            excerpt: "you idiot".into(),
-            edited: false,
-        };
+        let entry = insult(now);
         let day = Duration::from_secs(24 * 3600);
         let (_, totals) = store
             .record(entry.clone(), "strike".into(), Some((2, day)))
@@ -360,16 +365,7 @@ async fn two_stores_count_a_members_strikes_one_change_at_a_time(database: Datab
         Store::open(&database).await.unwrap(),
         Store::open(&database).await.unwrap(),
     ];
-    let entry = NewEntry {
-        at: SystemTime::now(),
-        rule: "insults".into(),
-        member_id: "usr_1".into(),
-        member_name: "carol".into(),
-        room_id: "room_1".into(),
-        message_id: "msg_1".into(),
-        excerpt: "you idiot".into(),
-        edited: false,
-    };
+    let entry = insult(SystemTime::now());
     let hour = Duration::from_secs(3600);
     let records =
         (0..20).map(|n| stores[n % 2].record(entry.clone(), "strike".into(), Some((1, hour))));
