@@ -4,12 +4,12 @@
 //! against rules read from a TOML file: banned words (seen through disguises like `1d10t` or
 //! `i.d.i.o.t`), regex patterns, links to denied domains (or anywhere but allowed ones), mention
 //! spam, flooding and repeated text. A violation is recorded in an audit log (SQLite, or
-//! PostgreSQL for robots that share one database), then the
-//! robot warns the member, removes the message, and gives strikes, as the rule says. Strikes
-//! expire, survive restarts, and call the admins in (by mention, in `#mod-log`) when a member
-//! reaches a threshold. Moderators have the `!mod` group: `!mod strikes @member`,
-//! `!mod pardon @member <n>`, `!mod pardon-all @member` (which asks for a yes or no first),
-//! `!mod rules` and `!mod modlog [n]`; other members get a polite refusal.
+//! PostgreSQL for robots that share one database), then the robot warns the member, removes
+//! the message, and gives strikes, as the rule says. Strikes expire, survive restarts, and call
+//! the admins in (by mention, in `#mod-log`) when a member reaches a threshold. Moderators
+//! have the `!mod` group: `!mod strikes @member`, `!mod pardon @member <n>`,
+//! `!mod pardon-all @member` (which asks for a yes or no first), `!mod rules` and
+//! `!mod modlog [n]`; other members get a polite refusal.
 //!
 //! **Removing a message.** On Lag today a robot may delete only its own messages: Lag answers
 //! 403 to anything else. So the robot tries, and when Lag refuses it falls back to a warning
