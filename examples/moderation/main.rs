@@ -3,12 +3,13 @@
 //! A moderation robot a server could deploy as it is. It checks every message, and every edit,
 //! against rules read from a TOML file: banned words (seen through disguises like `1d10t` or
 //! `i.d.i.o.t`), regex patterns, links to denied domains (or anywhere but allowed ones), mention
-//! spam, flooding and repeated text. A violation is recorded in an SQLite audit log, then the
-//! robot warns the member, removes the message, and gives strikes, as the rule says. Strikes
-//! expire, survive restarts, and call the admins in (by mention, in `#mod-log`) when a member
-//! reaches a threshold. Moderators have the `!mod` group: `!mod strikes @member`,
-//! `!mod pardon @member <n>`, `!mod pardon-all @member` (which asks for a yes or no first),
-//! `!mod rules` and `!mod modlog [n]`; other members get a polite refusal.
+//! spam, flooding and repeated text. A violation is recorded in an audit log (SQLite, or
+//! PostgreSQL for robots that share one database), then the robot warns the member, removes
+//! the message, and gives strikes, as the rule says. Strikes expire, survive restarts, and call
+//! the admins in (by mention, in `#mod-log`) when a member reaches a threshold. Moderators
+//! have the `!mod` group: `!mod strikes @member`, `!mod pardon @member <n>`,
+//! `!mod pardon-all @member` (which asks for a yes or no first), `!mod rules` and
+//! `!mod modlog [n]`; other members get a polite refusal.
 //!
 //! **Removing a message.** On Lag today a robot may delete only its own messages: Lag answers
 //! 403 to anything else. So the robot tries, and when Lag refuses it falls back to a warning
@@ -36,9 +37,13 @@
 //!
 //! - `--rules FILE` or `MODERATION_RULES=FILE`: the rules (default: the built-in
 //!   `examples/moderation/rules.toml`, which documents every key; `!mod rules` prints them);
-//! - `--database FILE` or `MODERATION_DB=FILE`: the SQLite file for strikes and the audit log,
-//!   created on first run (default: `lag-bot-moderation.sqlite3` in the system's temporary
-//!   directory).
+//! - `--database DB` or `MODERATION_DB=DB`: where strikes and the audit log are kept: the path
+//!   of an SQLite file (or a `sqlite://` URL), created on first run, or a PostgreSQL database's
+//!   URL, `postgres://user:password@host:5432/moderation` (the database must exist; the robot
+//!   creates its tables). Default: `lag-bot-moderation.sqlite3` in the system's temporary
+//!   directory. Several robots may share one PostgreSQL database (replicas, or a new process
+//!   starting before the old one stops): a member's strikes are counted one change at a time.
+//!   The schema is brought up to date at start-up in either case.
 
 mod robot;
 
@@ -51,6 +56,7 @@ use lag_bot::{Error, ErrorContext, ErrorKind, Robot};
 
 use robot::clock::SystemClock;
 use robot::rules::RuleSet;
+use robot::store::Database;
 use robot::{Moderation, Setup};
 
 /// The moderation robot's flags; each has an environment variable too.
@@ -60,9 +66,10 @@ struct Flags {
     /// The rules file (TOML); default: the built-in rules. Also MODERATION_RULES.
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// The SQLite database for strikes and the audit log. Also MODERATION_DB.
+    /// Where strikes and the audit log are kept: an SQLite file's path or `sqlite://` URL, or a
+    /// `postgres://` URL. Also MODERATION_DB.
     #[arg(long)]
-    database: Option<PathBuf>,
+    database: Option<String>,
 }
 
 /// Logs a handler's failure (a database error, say); the robot goes on with the next event.
@@ -90,10 +97,24 @@ async fn main() -> lag_bot::Result<()> {
         None => RuleSet::default_rules(),
     }
     .map_err(|err| Error::new(ErrorKind::Config, err.to_string()))?;
-    let database = flags
-        .database
-        .or_else(|| std::env::var_os("MODERATION_DB").map(PathBuf::from))
-        .unwrap_or_else(|| std::env::temp_dir().join("lag-bot-moderation.sqlite3"));
+    let setting = match flags.database {
+        Some(setting) => Some(setting),
+        None => match std::env::var("MODERATION_DB") {
+            Ok(setting) => Some(setting),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(err) => {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    format!("MODERATION_DB: {err}"),
+                ));
+            }
+        },
+    };
+    let database = match setting {
+        Some(setting) => Database::parse(&setting)
+            .map_err(|err| Error::new(ErrorKind::Config, err.to_string()))?,
+        None => Database::Sqlite(std::env::temp_dir().join("lag-bot-moderation.sqlite3")),
+    };
     tracing::info!(
         rules = rules.origin,
         count = rules.rules.len(),
@@ -105,9 +126,10 @@ async fn main() -> lag_bot::Result<()> {
         database,
         clock: Arc::new(SystemClock),
     })
+    .await
     .map_err(|err| Error::new(ErrorKind::Config, err.to_string()))?;
     tracing::info!(
-        database = %moderation.store.path().display(),
+        database = %moderation.store.database(),
         schema = moderation.store.schema_version().await?,
         "strikes and audit log"
     );

@@ -3,7 +3,8 @@
 //! - [`rules`]: the rules file and its checks; [`words`]: disguise-resistant word matching.
 //! - [`detect`]: which rule a message breaks, remembering what flooding and repeats need.
 //! - [`actions`]: what the robot does about it; [`report`]: the mod-log summaries.
-//! - [`store`]: strikes and the audit log in SQLite; [`clock`]: the time all of them read.
+//! - [`store`]: strikes and the audit log, in SQLite or PostgreSQL, and [`schema`], their
+//!   tables; [`clock`]: the time all of them read.
 //! - [`commands`]: the moderators' `!mod` commands.
 //!
 //! [`robot`] puts them together: a listener for new messages, one for edits, and the `!mod` group.
@@ -14,11 +15,11 @@ pub mod commands;
 pub mod detect;
 pub mod report;
 pub mod rules;
+pub mod schema;
 pub mod store;
 pub mod words;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use lag_bot::events::{RoomMessage, RoomMessageEdited};
@@ -30,14 +31,14 @@ use clock::Clock;
 use detect::{Detector, Incoming};
 use report::Reporter;
 use rules::RuleSet;
-use store::{Store, StoreError};
+use store::{Database, Store, StoreError};
 
 /// What the robot is started with.
 pub struct Setup {
     /// The rules.
     pub rules: RuleSet,
-    /// The database file (created on first run).
-    pub database: PathBuf,
+    /// Where strikes and the audit log are kept.
+    pub database: Database,
     /// The clock the robot reads.
     pub clock: Arc<dyn Clock>,
 }
@@ -68,7 +69,7 @@ impl std::fmt::Debug for Moderation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Moderation")
             .field("rules", &self.rules.rules.len())
-            .field("database", &self.store.path())
+            .field("database", self.store.database())
             .finish_non_exhaustive()
     }
 }
@@ -78,9 +79,9 @@ impl Moderation {
     ///
     /// # Errors
     ///
-    /// When the database cannot be opened, created or migrated.
-    pub fn new(setup: Setup) -> Result<Arc<Self>, StoreError> {
-        let store = Store::open(&setup.database)?;
+    /// When the database cannot be reached, opened, created or migrated.
+    pub async fn new(setup: Setup) -> Result<Arc<Self>, StoreError> {
+        let store = Store::open(&setup.database).await?;
         let reporter = Arc::new(Reporter::new(
             setup.rules.settings.mod_log.clone(),
             setup.rules.settings.report_window,

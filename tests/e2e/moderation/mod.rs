@@ -5,8 +5,15 @@
 //!
 //! The robot's own clock is a [`TestClock`] the tests move: strike expiry, warning windows
 //! and the mod-log summaries' waits follow it.
+//!
+//! Every scenario that keeps strikes runs twice, on SQLite and on PostgreSQL
+//! ([`database::on_both_databases`]): `moderation::<scenario>::sqlite` always, and
+//! `moderation::<scenario>::postgres` when the tests run with `--ignored` and
+//! `LAG_TEST_POSTGRES_URL` set (see the README's Testing section).
 
-use std::path::Path;
+mod database;
+mod rules_file;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -20,13 +27,12 @@ use crate::support::exported;
 
 // The example's robot, shared with its `main`; the tests do not use every item of it.
 #[allow(dead_code)]
-#[path = "../../examples/moderation/robot/mod.rs"]
+#[path = "../../../examples/moderation/robot/mod.rs"]
 mod robot;
 
 use robot::clock::{Clock, Sleep};
-use robot::rules::{RuleSet, RulesError};
-use robot::store::{NewEntry, Store};
-use robot::words::WordList;
+use robot::rules::RuleSet;
+use robot::store::{Database, NewEntry, Store};
 use robot::{Moderation, Setup};
 
 /// The robot's clock in a test: it stands still until the test moves it, so a flood posted in
@@ -70,9 +76,9 @@ impl Clock for TestClock {
     }
 }
 
-/// A kit running the moderation robot with `rules` (the built-in ones for `None`) and its
-/// database at `database`.
-async fn start(rules: Option<&str>, database: &Path) -> (Kit, Arc<Moderation>, Arc<TestClock>) {
+/// A kit running the moderation robot with `rules` (the built-in ones for `None`) on
+/// `database`.
+async fn start(rules: Option<&str>, database: &Database) -> (Kit, Arc<Moderation>, Arc<TestClock>) {
     let rules = match rules {
         Some(text) => RuleSet::parse(text, "test rules").unwrap(),
         None => RuleSet::default_rules().unwrap(),
@@ -80,9 +86,10 @@ async fn start(rules: Option<&str>, database: &Path) -> (Kit, Arc<Moderation>, A
     let clock = TestClock::new();
     let moderation = Moderation::new(Setup {
         rules,
-        database: database.to_owned(),
+        database: database.clone(),
         clock: Arc::clone(&clock) as Arc<dyn Clock>,
     })
+    .await
     .unwrap();
     let kit = Kit::start({
         let moderation = Arc::clone(&moderation);
@@ -92,6 +99,23 @@ async fn start(rules: Option<&str>, database: &Path) -> (Kit, Arc<Moderation>, A
     .unwrap();
     (kit, moderation, clock)
 }
+
+database::on_both_databases!(
+    every_rule_kind_is_enforced_and_recorded,
+    links_can_be_allowed_only_and_edits_are_checked,
+    when_lag_refuses_the_deletion_the_robot_warns_and_reports,
+    with_the_manage_messages_extension_the_robot_deletes,
+    the_store_keeps_strikes_across_openings_and_counts_them_until_they_expire,
+    two_stores_count_a_members_strikes_one_change_at_a_time,
+    strikes_survive_a_restart_of_the_robot,
+    strikes_expire_in_simulated_time,
+    reaching_a_threshold_calls_the_admins_in,
+    moderators_commands_and_their_denial_to_members,
+    mod_lists_its_subcommands_and_needs_a_count_to_pardon_some,
+    pardon_all_lifts_every_strike_once_confirmed,
+    pardon_all_answered_no_keeps_the_strikes,
+    a_flood_of_200_violations_is_recorded_and_answered_within_lags_limits,
+);
 
 /// The newest audit entry's rule, action and whether Lag accepted it, once the robot has
 /// finished with every event.
@@ -109,141 +133,10 @@ fn granted_deletion() -> Vec<Permission> {
         .collect()
 }
 
-// ----- the rules file --------------------------------------------------------------------
-
-#[test]
-fn the_built_in_rules_cover_every_kind() {
-    let rules = RuleSet::default_rules().unwrap();
-    let kinds: Vec<String> = rules
-        .rules
-        .iter()
-        .map(|r| {
-            format!("{:?}", r.kind)
-                .split(['(', ' '])
-                .next()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    assert_eq!(
-        kinds,
-        ["Words", "Regex", "Links", "Mentions", "Flood", "Repeats"]
-    );
-    let described = rules.describe();
-    assert!(described.contains("**insults** (line 23)"), "{described}");
-    assert!(described.contains("links to grabify.link"), "{described}");
-}
-
-fn error(text: &str) -> RulesError {
-    RuleSet::parse(text, "rules.toml").unwrap_err()
-}
-
-#[test]
-fn a_bad_rules_file_names_the_line_and_the_rule() {
-    let unknown_kind = error(
-        "[[rule]]\nname = \"ok\"\nkind = \"words\"\nwords = [\"x\"]\naction = \"warn\"\n\n\
-         [[rule]]\nname = \"typo\"\nkind = \"wrods\"\naction = \"warn\"\n",
-    );
-    assert_eq!(unknown_kind.line, Some(9));
-    assert_eq!(unknown_kind.rule.as_deref(), Some("\"typo\""));
-    assert!(unknown_kind.problem.contains("unknown kind \"wrods\""));
-    assert_eq!(
-        unknown_kind.to_string(),
-        "rules.toml, line 9, rule \"typo\": unknown kind \"wrods\" (words, regex, links, \
-         mentions, flood or repeats)"
-    );
-
-    let bad_regex =
-        error("[[rule]]\nname = \"re\"\nkind = \"regex\"\npattern = \"(\"\naction = \"remove\"\n");
-    assert_eq!(
-        (bad_regex.line, bad_regex.rule.as_deref()),
-        (Some(4), Some("\"re\""))
-    );
-    assert!(
-        bad_regex.problem.contains("not a valid regex"),
-        "{bad_regex}"
-    );
-
-    // A key the TOML parser rejects: the line comes from its span, the rule from the table.
-    let unknown_key = error(
-        "[[rule]]\nname = \"links\"\nkind = \"links\"\ndeny = [\"x.com\"]\nactoin = \"warn\"\n",
-    );
-    assert_eq!(unknown_key.line, Some(5), "{unknown_key}");
-    assert_eq!(unknown_key.rule.as_deref(), Some("\"links\""));
-    assert!(unknown_key.problem.contains("actoin"), "{unknown_key}");
-
-    let wrong_key = error(
-        "[[rule]]\nname = \"m\"\nkind = \"mentions\"\nwords = [\"x\"]\nmax = 3\naction = \"warn\"\n",
-    );
-    assert!(
-        wrong_key.problem.contains("does not take `words`"),
-        "{wrong_key}"
-    );
-
-    let duplicate = error(
-        "[[rule]]\nname = \"a\"\nkind = \"mentions\"\nmax = 1\naction = \"warn\"\n\
-         [[rule]]\nname = \"a\"\nkind = \"mentions\"\nmax = 2\naction = \"warn\"\n",
-    );
-    assert_eq!(duplicate.line, Some(6));
-    assert!(
-        duplicate.problem.contains("second rule is named"),
-        "{duplicate}"
-    );
-
-    let bad_window = error(
-        "[[rule]]\nname = \"f\"\nkind = \"flood\"\nmax = 3\nper = \"soon\"\naction = \"remove\"\n",
-    );
-    assert_eq!(bad_window.line, Some(5));
-    assert!(
-        bad_window.problem.contains("not a duration"),
-        "{bad_window}"
-    );
-
-    let bad_setting = error("[settings]\nreport_window = \"x\"\n");
-    assert_eq!(
-        (bad_setting.line, bad_setting.rule.as_deref()),
-        (Some(2), None)
-    );
-
-    let syntax = error("[[rule]]\nname = \"s\"\nkind = = \"words\"\n");
-    assert_eq!(syntax.line, Some(3), "{syntax}");
-}
-
-#[test]
-fn words_see_through_disguises_but_stay_whole_words() {
-    let list = WordList::new(["bad", "ass", "idiot"]);
-    for disguised in [
-        "that is BAD!",
-        "b4d",
-        "b.a.d",
-        "b a d",
-        "b-a-d idea",
-        "baaaad",
-        "you 1d10t",
-        "i.d.i.o.t",
-        "a$$",
-    ] {
-        assert!(list.find(disguised).is_some(), "{disguised:?} should match");
-    }
-    for innocent in [
-        "badge",
-        "class",
-        "as",
-        "a good idea",
-        "bread",
-        "idiots' guide? no: idiotic",
-    ] {
-        assert_eq!(list.find(innocent), None, "{innocent:?} should not match");
-    }
-    assert_eq!(list.find("so b.a.d today"), Some("b.a.d"));
-}
-
 // ----- every rule kind -------------------------------------------------------------------
 
-#[tokio::test]
-async fn every_rule_kind_is_enforced_and_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn every_rule_kind_is_enforced_and_recorded(database: Database) {
+    let (kit, moderation, clock) = start(None, &database).await;
     let carol = kit.member("carol");
     kit.join("dave");
 
@@ -309,8 +202,7 @@ async fn every_rule_kind_is_enforced_and_recorded() {
     kit.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn links_can_be_allowed_only_and_edits_are_checked() {
+async fn links_can_be_allowed_only_and_edits_are_checked(database: Database) {
     let rules = r#"
         [[rule]]
         name = "off-site"
@@ -318,8 +210,7 @@ async fn links_can_be_allowed_only_and_edits_are_checked() {
         allow = ["example.com"]
         action = "warn"
     "#;
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, moderation, clock) = start(Some(rules), &dir.path().join("m.sqlite3")).await;
+    let (kit, moderation, clock) = start(Some(rules), &database).await;
     let carol = kit.member("carol");
 
     carol.say("docs at https://docs.example.com/guide and www.example.com");
@@ -346,10 +237,8 @@ async fn links_can_be_allowed_only_and_edits_are_checked() {
 
 // ----- removal: Lag's refusal and the extension ------------------------------------------
 
-#[tokio::test]
-async fn when_lag_refuses_the_deletion_the_robot_warns_and_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn when_lag_refuses_the_deletion_the_robot_warns_and_reports(database: Database) {
+    let (kit, moderation, _clock) = start(None, &database).await;
     let carol = kit.member("carol");
 
     let link = carol.say("click bit.ly/totally-safe");
@@ -373,10 +262,8 @@ async fn when_lag_refuses_the_deletion_the_robot_warns_and_reports() {
     kit.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn with_the_manage_messages_extension_the_robot_deletes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn with_the_manage_messages_extension_the_robot_deletes(database: Database) {
+    let (kit, moderation, _clock) = start(None, &database).await;
     kit.sim()
         .set_permissions(&kit.demo().robot.id, granted_deletion())
         .unwrap();
@@ -401,24 +288,28 @@ async fn with_the_manage_messages_extension_the_robot_deletes() {
 
 // ----- strikes ---------------------------------------------------------------------------
 
-#[tokio::test]
-async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expire() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nested").join("strikes.sqlite3");
+/// carol's violation of `insults` at `at`, as the store is given it.
+fn insult(at: SystemTime) -> NewEntry {
+    NewEntry {
+        at,
+        rule: "insults".into(),
+        member_id: "usr_1".into(),
+        member_name: "carol".into(),
+        room_id: "room_1".into(),
+        message_id: "msg_1".into(),
+        excerpt: "you idiot".into(),
+        edited: false,
+    }
+}
+
+async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expire(
+    database: Database,
+) {
     let now = SystemTime::now();
     {
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&database).await.unwrap();
         assert_eq!(store.schema_version().await.unwrap(), 2);
-        let entry = NewEntry {
-            at: now,
-            rule: "insults".into(),
-            member_id: "usr_1".into(),
-            member_name: "carol".into(),
-            room_id: "room_1".into(),
-            message_id: "msg_1".into(),
-            excerpt: "you idiot".into(),
-            edited: false,
-        };
+        let entry = insult(now);
         let day = Duration::from_secs(24 * 3600);
         let (_, totals) = store
             .record(entry.clone(), "strike".into(), Some((2, day)))
@@ -431,7 +322,7 @@ async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expi
             .unwrap();
         assert_eq!(totals.map(|t| (t.before, t.after)), Some((2, 3)));
     }
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&database).await.unwrap();
     assert_eq!(
         store.schema_version().await.unwrap(),
         2,
@@ -452,9 +343,46 @@ async fn the_store_keeps_strikes_across_openings_and_counts_them_until_they_expi
 }
 
 #[tokio::test]
-async fn strikes_survive_a_restart_of_the_robot() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("m.sqlite3");
+async fn an_sqlite_file_from_an_earlier_build_is_refused_with_the_reason() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("old.sqlite3");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 2)
+        .unwrap();
+    let err = Store::open(&Database::Sqlite(path)).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("made by an earlier build of this robot"),
+        "{err}"
+    );
+}
+
+/// Two robots sharing one database (replicas) give a member strikes at the same moment: each
+/// counts from the total the other left, never both from the same one.
+async fn two_stores_count_a_members_strikes_one_change_at_a_time(database: Database) {
+    let stores = [
+        Store::open(&database).await.unwrap(),
+        Store::open(&database).await.unwrap(),
+    ];
+    let entry = insult(SystemTime::now());
+    let hour = Duration::from_secs(3600);
+    let records =
+        (0..20).map(|n| stores[n % 2].record(entry.clone(), "strike".into(), Some((1, hour))));
+    let mut before: Vec<u32> = futures_util::future::join_all(records)
+        .await
+        .into_iter()
+        .map(|recorded| {
+            let totals = recorded.unwrap().1.unwrap();
+            assert_eq!(totals.after, totals.before + 1);
+            totals.before
+        })
+        .collect();
+    before.sort_unstable();
+    assert_eq!(before, (0..20).collect::<Vec<u32>>());
+}
+
+async fn strikes_survive_a_restart_of_the_robot(database: Database) {
     let (kit, _first, _clock) = start(None, &database).await;
     kit.member("carol").say("moron");
     kit.reply()
@@ -462,7 +390,7 @@ async fn strikes_survive_a_restart_of_the_robot() {
         .assert_contains("You have 1 active strike(s)");
 
     // Stop the robot, keep the world: the same Lag robot starts again, as a new process
-    // would, with a new state over the same database file.
+    // would, with a new state over the same database.
     kit.handle().shutdown_handle().trigger();
     kit.sim().cut_streams();
     while kit.sim().open_streams() > 0 {
@@ -473,6 +401,7 @@ async fn strikes_survive_a_restart_of_the_robot() {
         database: database.clone(),
         clock: Arc::new(robot::clock::SystemClock),
     })
+    .await
     .unwrap();
     let lag = Robot::builder()
         .key(kit.demo().robot.key.clone())
@@ -491,10 +420,8 @@ async fn strikes_survive_a_restart_of_the_robot() {
     kit.stop().await.ok();
 }
 
-#[tokio::test]
-async fn strikes_expire_in_simulated_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn strikes_expire_in_simulated_time(database: Database) {
+    let (kit, _moderation, clock) = start(None, &database).await;
     let carol = kit.member("carol");
     let bob = kit.member("bob");
     carol.say("get free nitro now");
@@ -516,10 +443,8 @@ async fn strikes_expire_in_simulated_time() {
     kit.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn reaching_a_threshold_calls_the_admins_in() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn reaching_a_threshold_calls_the_admins_in(database: Database) {
+    let (kit, _moderation, clock) = start(None, &database).await;
     let carol = kit.member("carol");
     carol.say("free gift cards for all");
     carol.say("you loser");
@@ -542,10 +467,8 @@ async fn reaching_a_threshold_calls_the_admins_in() {
 
 // ----- moderators' commands --------------------------------------------------------------
 
-#[tokio::test]
-async fn moderators_commands_and_their_denial_to_members() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn moderators_commands_and_their_denial_to_members(database: Database) {
+    let (kit, _moderation, clock) = start(None, &database).await;
     let carol = kit.member("carol");
     let bob = kit.member("bob");
     let alice = kit.member("alice");
@@ -589,10 +512,8 @@ async fn moderators_commands_and_their_denial_to_members() {
     kit.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn mod_lists_its_subcommands_and_needs_a_count_to_pardon_some() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, _clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn mod_lists_its_subcommands_and_needs_a_count_to_pardon_some(database: Database) {
+    let (kit, _moderation, _clock) = start(None, &database).await;
     let bob = kit.member("bob");
     bob.say("!help mod");
     kit.reply().await.assert_text(
@@ -630,10 +551,8 @@ async fn three_strikes(kit: &Kit, clock: &TestClock) {
     kit.reply().await.assert_contains("3 active strike(s)");
 }
 
-#[tokio::test]
-async fn pardon_all_lifts_every_strike_once_confirmed() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn pardon_all_lifts_every_strike_once_confirmed(database: Database) {
+    let (kit, _moderation, clock) = start(None, &database).await;
     three_strikes(&kit, &clock).await;
     let bob = kit.member("bob");
     bob.say("!mod pardon-all @carol");
@@ -656,10 +575,8 @@ async fn pardon_all_lifts_every_strike_once_confirmed() {
     kit.stop().await.unwrap();
 }
 
-#[tokio::test]
-async fn pardon_all_answered_no_keeps_the_strikes() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, _moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn pardon_all_answered_no_keeps_the_strikes(database: Database) {
+    let (kit, _moderation, clock) = start(None, &database).await;
     three_strikes(&kit, &clock).await;
     let alice = kit.member("alice");
     alice.say("!mod pardon-all @carol");
@@ -694,10 +611,8 @@ fn violations_in(summary: &str) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test]
-async fn a_flood_of_200_violations_is_recorded_and_answered_within_lags_limits() {
-    let dir = tempfile::tempdir().unwrap();
-    let (kit, moderation, clock) = start(None, &dir.path().join("m.sqlite3")).await;
+async fn a_flood_of_200_violations_is_recorded_and_answered_within_lags_limits(database: Database) {
+    let (kit, moderation, clock) = start(None, &database).await;
     let started = std::time::Instant::now();
     let members = [
         kit.member("carol"),
