@@ -150,6 +150,8 @@ pub mod listener;
 mod local;
 pub mod metrics;
 pub mod model;
+#[cfg(feature = "redis")]
+pub mod redis;
 pub mod reply;
 pub mod robot;
 pub mod routes;

@@ -104,6 +104,9 @@ pub struct Robot<S = ()> {
     job_store: Arc<dyn JobStore>,
     clock: Clock,
     shutdown: Shutdown,
+    /// The Redis the robot's replicas share, when configured.
+    #[cfg(feature = "redis")]
+    redis: Option<crate::redis::Redis>,
     /// The local Lag of dev mode, opened as a chat when the robot starts.
     #[cfg(feature = "dev")]
     dev: Option<crate::dev::DevLag>,
@@ -138,6 +141,8 @@ impl Robot<()> {
     /// | `LAG_WEBHOOK_MAX_CONNECTIONS` | the receiver's connection cap (default 512; see [`WebhookConfig::max_connections`](crate::transport::WebhookConfig::max_connections)) |
     /// | `LAG_WEBHOOK_HEADER_TIMEOUT` | how long a request's headers may take, and a kept-alive connection may idle (default `10s`) |
     /// | `LAG_WEBHOOK_BODY_TIMEOUT` | how long a request's body may take (default `10s`) |
+    /// | `LAG_REDIS_URL` | the Redis that replicas of the robot share (the `redis` feature; see [`redis`](crate::redis)); without the feature, setting it is an error |
+    /// | `LAG_REDIS_PREFIX` | the prefix of the robot's Redis keys (default `lag-bot:{robot}`, from the key) |
     /// | `LAG_DEV_LISTEN` | dev mode: where the local Lag listens (default `127.0.0.1:8090`, or a free port when that is taken) |
     /// | `LAG_DEV_CHAT` | dev mode: `off` for no terminal chat (default `on`) |
     ///
@@ -181,6 +186,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             job_store: Arc::new(MemoryJobStore::new()),
             clock: clock.clone(),
             shutdown: Shutdown::new(),
+            #[cfg(feature = "redis")]
+            redis: None,
             #[cfg(feature = "dev")]
             dev: None,
             #[cfg(feature = "testing")]
@@ -326,6 +333,19 @@ impl<S: Send + Sync + 'static> Robot<S> {
     pub fn job_store(mut self, store: Arc<dyn JobStore>) -> Self {
         self.job_store = store;
         self
+    }
+
+    /// The Redis the robot shares its state through, when it was built with one (see
+    /// [`redis`](crate::redis)): for stores of the program's own on the same connection.
+    #[cfg(feature = "redis")]
+    pub fn redis(&self) -> Option<&crate::redis::Redis> {
+        self.redis.as_ref()
+    }
+
+    /// Makes `redis` the robot's shared store: every store is the Redis one from here on.
+    #[cfg(feature = "redis")]
+    fn use_redis(&mut self, redis: crate::redis::Redis) {
+        self.redis = Some(redis);
     }
 
     /// A handle that stops the robot gracefully once it runs.
