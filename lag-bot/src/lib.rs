@@ -145,6 +145,7 @@ mod dev;
 pub mod error;
 pub mod events;
 pub mod job;
+pub mod kv;
 pub mod listener;
 #[cfg(any(feature = "dev", feature = "testing"))]
 mod local;

@@ -58,6 +58,7 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldowns};
 use crate::job::{Job, JobStore, MemoryJobStore};
+use crate::kv::{KvStore, MemoryKv};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::routes::RouteCtx;
@@ -102,6 +103,7 @@ pub struct Robot<S = ()> {
     cooldowns: Arc<dyn CooldownStore>,
     jobs: Vec<Job<S>>,
     job_store: Arc<dyn JobStore>,
+    kv: Arc<dyn KvStore>,
     clock: Clock,
     shutdown: Shutdown,
     /// The Redis the robot's replicas share, when configured.
@@ -184,6 +186,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             cooldowns: Arc::new(MemoryCooldowns::with_clock(clock.clone())),
             jobs: Vec::new(),
             job_store: Arc::new(MemoryJobStore::new()),
+            kv: Arc::new(MemoryKv::with_clock(clock.clone())),
             clock: clock.clone(),
             shutdown: Shutdown::new(),
             #[cfg(feature = "redis")]
@@ -342,10 +345,24 @@ impl<S: Send + Sync + 'static> Robot<S> {
         self.redis.as_ref()
     }
 
-    /// Makes `redis` the robot's shared store: every store is the Redis one from here on.
+    /// Makes `redis` the robot's shared store: dedup, cooldowns, the jobs' runs and the
+    /// key-value store are the Redis ones from here on (the builder gave its client the
+    /// Redis rate limiter).
     #[cfg(feature = "redis")]
     fn use_redis(&mut self, redis: crate::redis::Redis) {
+        use crate::redis::{RedisCooldowns, RedisDedup, RedisJobStore, RedisKv};
+        self.dedup = Arc::new(RedisDedup::new(redis.clone()));
+        self.cooldowns = Arc::new(RedisCooldowns::new(redis.clone()));
+        self.job_store = Arc::new(RedisJobStore::new(redis.clone()));
+        self.kv = Arc::new(RedisKv::new(redis.clone()));
         self.redis = Some(redis);
+    }
+
+    /// Replaces the in-memory store behind [`Ctx::kv`](crate::Ctx::kv), e.g. with one shared
+    /// by several replicas or kept on disk.
+    pub fn kv_store(mut self, store: Arc<dyn KvStore>) -> Self {
+        self.kv = store;
+        self
     }
 
     /// A handle that stops the robot gracefully once it runs.
