@@ -140,28 +140,6 @@ fn join(user: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// Alice's message `content` in general, as a webhook body.
-fn message(world: &World, message_id: &str, content: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "type": "room.message",
-        "serverId": world.demo.server_id,
-        "timestamp": "2026-01-01T00:00:00.000Z",
-        "data": {
-            "roomId": world.demo.general,
-            "messageId": message_id,
-            "senderId": world.demo.alice,
-            "senderName": "alice",
-            "content": content,
-            "createdAt": "2026-01-01T00:00:00.000Z",
-            "isBot": false,
-            "robotId": null,
-            "mentions": [],
-            "replyToId": null
-        }
-    }))
-    .unwrap()
-}
-
 async fn stop_all(handles: Vec<RobotHandle>) {
     for handle in handles {
         within("a replica to stop", handle.shutdown())
@@ -365,13 +343,13 @@ async fn a_cooldown_started_on_one_replica_holds_on_the_other() {
         .start()
         .await
         .unwrap();
-    let first = message(&world, "m_1", "!roll");
+    let first = world.message_body("m_1", "!roll");
     assert_eq!(deliver(&world, &a, "evt_r1", &first).await, 200);
     eventually("the roll", || {
         (world.robot_messages(&world.demo.general).len() == 1).then_some(())
     })
     .await;
-    let second = message(&world, "m_2", "!roll");
+    let second = world.message_body("m_2", "!roll");
     assert_eq!(deliver(&world, &b, "evt_r2", &second).await, 200);
     let replies = eventually("the second answer", || {
         let replies = world.robot_messages(&world.demo.general);
@@ -420,7 +398,7 @@ async fn the_key_value_store_is_one_for_every_replica() {
         .await
         .unwrap();
     for (i, handle) in [&a, &b, &a].into_iter().enumerate() {
-        let body = message(&world, &format!("m_{i}"), "!count");
+        let body = world.message_body(&format!("m_{i}"), "!count");
         assert_eq!(
             deliver(&world, handle, &format!("evt_c{i}"), &body).await,
             200
