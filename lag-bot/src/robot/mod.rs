@@ -143,7 +143,7 @@ impl Robot<()> {
     /// | `LAG_WEBHOOK_MAX_CONNECTIONS` | the receiver's connection cap (default 512; see [`WebhookConfig::max_connections`](crate::transport::WebhookConfig::max_connections)) |
     /// | `LAG_WEBHOOK_HEADER_TIMEOUT` | how long a request's headers may take, and a kept-alive connection may idle (default `10s`) |
     /// | `LAG_WEBHOOK_BODY_TIMEOUT` | how long a request's body may take (default `10s`) |
-    /// | `LAG_REDIS_URL` | the Redis that replicas of the robot share (the `redis` feature; see [`redis`](crate::redis)); without the feature, setting it is an error |
+    /// | `LAG_REDIS_URL` | the Redis that replicas of the robot share (the `redis` feature; see `lag_bot::redis`); without the feature, setting it is an error |
     /// | `LAG_REDIS_PREFIX` | the prefix of the robot's Redis keys (default `lag-bot:{robot}`, from the key) |
     /// | `LAG_DEV_LISTEN` | dev mode: where the local Lag listens (default `127.0.0.1:8090`, or a free port when that is taken) |
     /// | `LAG_DEV_CHAT` | dev mode: `off` for no terminal chat (default `on`) |
