@@ -45,6 +45,8 @@ pub enum ErrorKind {
     Handler,
     /// Serving or receiving events failed (e.g. the listen address is taken).
     Transport,
+    /// A shared store the robot keeps its state in (Redis) failed or could not be reached.
+    Store,
     /// A conversation ([`Ctx::ask`](crate::Ctx::ask)) ended without an answer. Let `?` carry
     /// it out of the handler: the robot answers in the room with the
     /// [`Texts`](crate::command::Texts) for how it ended, and does not call the error hook.
@@ -179,6 +181,7 @@ impl ErrorKind {
             ErrorKind::Config => "configuration error",
             ErrorKind::Handler => "handler error",
             ErrorKind::Transport => "transport error",
+            ErrorKind::Store => "store error",
             ErrorKind::ConversationEnded(_) => "conversation ended",
         }
     }

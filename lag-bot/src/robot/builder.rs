@@ -54,6 +54,8 @@ pub struct RobotBuilder<S = ()> {
     metrics_listen: Option<SocketAddr>,
     routes_listen: Option<SocketAddr>,
     clock: Clock,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::redis::RedisConfig>,
     #[cfg(feature = "testing")]
     probe: Option<Arc<super::probe::Probe>>,
 }
@@ -72,6 +74,8 @@ impl Default for RobotBuilder<()> {
             metrics_listen: None,
             routes_listen: None,
             clock: Clock::default(),
+            #[cfg(feature = "redis")]
+            redis: None,
             #[cfg(feature = "testing")]
             probe: None,
         }
@@ -100,6 +104,8 @@ impl RobotBuilder<()> {
             metrics_listen: self.metrics_listen,
             routes_listen: self.routes_listen,
             clock: self.clock,
+            #[cfg(feature = "redis")]
+            redis: self.redis,
             #[cfg(feature = "testing")]
             probe: self.probe,
         }
@@ -165,14 +171,36 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         self
     }
 
+    /// Shares the robot's state with its other replicas through the Redis `config` names
+    /// (default `LAG_REDIS_URL` with [`build_from_env`](Self::build_from_env)): delivery
+    /// dedup, the rate-limit budget (unless [`rate_limiter`](Self::rate_limiter) or
+    /// [`client`](Self::client) is given), cooldowns, the jobs' runs and the key-value store.
+    /// See [`redis`](crate::redis) for what is shared and how to run replicated.
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, config: crate::redis::RedisConfig) -> Self {
+        self.redis = Some(config);
+        self
+    }
+
     /// Builds the robot from what was set, with no handlers yet.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Config`](crate::ErrorKind::Config) when neither a key nor a client was
-    /// given, the key or URL is unusable, or the transport's settings are incomplete (e.g. a
-    /// webhook without secrets).
+    /// given, the key or URL is unusable, the transport's settings are incomplete (e.g. a
+    /// webhook without secrets), or Redis is configured with neither a key nor a prefix.
     pub fn build(self) -> Result<Robot<S>> {
+        #[cfg(feature = "redis")]
+        let redis = match self.redis {
+            Some(config) => {
+                let config = match &self.key {
+                    Some(key) => config.default_prefix_for(key),
+                    None => config,
+                };
+                Some(crate::redis::Redis::open(config)?)
+            }
+            None => None,
+        };
         let metrics = self.metrics.unwrap_or_default();
         let client = match self.client {
             Some(client) => client,
@@ -189,7 +217,17 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
                 if let Some(limits) = self.rate_limits {
                     builder = builder.rate_limits(limits);
                 }
-                if let Some(limiter) = self.rate_limiter {
+                #[cfg(feature = "redis")]
+                let limiter = self.rate_limiter.or_else(|| {
+                    let limits = self.rate_limits.unwrap_or_default();
+                    redis.as_ref().map(|redis| {
+                        Arc::new(crate::redis::RedisLimiter::new(redis.clone(), limits))
+                            as Arc<dyn RateLimiter>
+                    })
+                });
+                #[cfg(not(feature = "redis"))]
+                let limiter = self.rate_limiter;
+                if let Some(limiter) = limiter {
                     builder = builder.rate_limiter(limiter);
                 }
                 builder.build()?
@@ -214,6 +252,10 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
         #[cfg(feature = "testing")]
         {
             robot.probe = self.probe;
+        }
+        #[cfg(feature = "redis")]
+        if let Some(redis) = redis {
+            robot.use_redis(redis);
         }
         Ok(robot)
     }
@@ -284,6 +326,13 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
     }
 
     fn build_from(mut self, var: &dyn Fn(&str) -> Option<String>) -> Result<Robot<S>> {
+        #[cfg(feature = "redis")]
+        {
+            let redis = config::redis(var)?;
+            self.redis = self.redis.or(redis);
+        }
+        #[cfg(not(feature = "redis"))]
+        config::redis(var)?;
         let need_key = self.key.is_none() && self.client.is_none();
         #[cfg(feature = "dev")]
         if need_key && !config::has_key(var) {

@@ -63,6 +63,28 @@ pub(crate) fn from_vars(
     })
 }
 
+/// `LAG_REDIS_URL` and `LAG_REDIS_PREFIX`: the Redis the robot's replicas share, when set.
+#[cfg(feature = "redis")]
+pub(crate) fn redis(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::redis::RedisConfig>> {
+    crate::redis::RedisConfig::from_vars(var)
+}
+
+/// Without the `redis` feature, a set `LAG_REDIS_URL` is an error: the robot would otherwise
+/// run unshared while its operator believes it replicated.
+#[cfg(not(feature = "redis"))]
+pub(crate) fn redis(var: impl Fn(&str) -> Option<String>) -> Result<()> {
+    match trimmed(&var)("LAG_REDIS_URL") {
+        Some(_) => Err(Error::config(
+            "LAG_REDIS_URL is set, but lag-bot was built without its `redis` feature: enable it \
+             (`lag-bot = { version = \"0.1\", features = [\"redis\"] }`) to share the robot's \
+             state through Redis, or unset LAG_REDIS_URL to run one process alone",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `LAG_LISTEN`, when set.
 pub(crate) fn listen(var: impl Fn(&str) -> Option<String>) -> Result<Option<SocketAddr>> {
     trimmed(&var)("LAG_LISTEN")
@@ -335,6 +357,17 @@ mod tests {
         }
         let err = read(&[("LAG_ROBOT_API_KEY", "k"), ("LAG_TRANSPORT", "webhook")]).unwrap_err();
         assert!(err.message().contains("LAG_WEBHOOK_SECRET"));
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[test]
+    fn a_redis_url_without_the_feature_is_an_error_naming_it() {
+        assert!(redis(|_| None).is_ok());
+        let err =
+            redis(|name| (name == "LAG_REDIS_URL").then(|| "redis://h/".to_owned())).unwrap_err();
+        assert_eq!(err.kind(), &ErrorKind::Config);
+        assert!(err.message().contains("`redis` feature"), "{err}");
+        assert!(err.message().contains(r#"features = ["redis"]"#), "{err}");
     }
 
     #[cfg(feature = "dev")]

@@ -38,8 +38,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// [`ErrorKind::Unauthorized`] for a rejected key, [`ErrorKind::Config`] for conflicting
     /// handlers, [`ErrorKind::Transport`] when the listen address cannot be bound, the error of
     /// the identity call, and Lag's refusal of the event connection when retrying cannot help
-    /// ([`ErrorKind::Conflict`] for a robot set up in Lag for another transport).
+    /// ([`ErrorKind::Conflict`] for a robot set up in Lag for another transport), and
+    /// `ErrorKind::Store` when the robot shares its state through a Redis that does not answer.
     pub async fn start(self) -> Result<RobotHandle> {
+        #[cfg(feature = "redis")]
+        if let Some(redis) = &self.redis {
+            redis.ping().await?;
+        }
         let asked = std::time::Instant::now();
         let me = Arc::new(self.client.me().await?);
         let round_trip = asked.elapsed();
@@ -71,11 +76,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
         for job in &self.jobs {
             tracing::info!(job = %job.name, schedule = %job.schedule, "job");
         }
+        let kv = crate::kv::Kv::new(self.kv);
         let mut app = self.routes.map(|routes| {
             routes.with_state(RouteCtx::new(
                 Arc::clone(&self.state),
                 self.client.clone(),
                 Arc::clone(&me),
+                kv.clone(),
             ))
         });
         let shared = Shared {
@@ -88,6 +95,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
             metrics: self.metrics.clone(),
             conversations: Arc::new(Conversations::new(self.clock.clone())),
+            kv,
             #[cfg(feature = "testing")]
             probe: self.probe,
         };
