@@ -1,26 +1,58 @@
 //! The three shapes an event arrives in (webhook body, SSE frame, long-poll item) and the
 //! [`Envelope`] constructors that read them.
 
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::Envelope;
+use super::{Envelope, Event};
 use crate::model::{Timestamp, json_kind};
 use crate::{Error, Result};
 
 impl Envelope {
     /// Decodes a webhook request body: the canonical event object
     /// `{"type", "serverId", "timestamp", "data"}`. `webhook_id` is the `webhook-id` header.
+    ///
+    /// When `type` comes before `data` (as Lag sends it) and names a known type, the typed
+    /// event is read straight from the body in one pass, and [`data`](Self::data) is decoded
+    /// from the kept body only if asked for. A member that appears twice makes the body
+    /// malformed.
     pub fn from_webhook(webhook_id: Option<&str>, body: &[u8]) -> Result<Self> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|err| Error::json("webhook body", err))?;
-        let Value::Object(object) = value else {
-            return Err(Error::decode(format!(
-                "webhook body: expected an event object, got {}",
-                json_kind(&value)
-            )));
+        let in_data = Cell::new(false);
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let parts = WebhookBody { in_data: &in_data }
+            .deserialize(&mut deserializer)
+            .and_then(|parts| deserializer.end().map(|()| parts));
+        let parts = match parts {
+            Ok(parts) => parts,
+            Err(err) => {
+                let what = match (in_data.get(), webhook_event_type(body)) {
+                    (true, Some(event_type)) => format!("webhook body: {event_type} data"),
+                    _ => "webhook body".to_owned(),
+                };
+                return Err(Error::json(&what, err));
+            }
         };
-        Self::from_canonical(webhook_id.map(str::to_owned), object, None, None)
-            .map_err(|err| err.context("webhook body"))
+        let id = webhook_id.map(str::to_owned);
+        let Some(event_type) = parts.event_type else {
+            return Err(Error::decode("webhook body: missing field `type`"));
+        };
+        match parts.data {
+            WebhookData::Typed(event) => Ok(Self::with_body(
+                id,
+                parts.server_id,
+                parts.timestamp,
+                body,
+                event,
+            )),
+            WebhookData::Value(data) => {
+                Self::new(id, &event_type, parts.server_id, parts.timestamp, data)
+                    .map_err(|err| err.context("webhook body"))
+            }
+        }
     }
 
     /// Decodes one SSE frame from its `id`, `event` and `data` fields.
@@ -183,6 +215,223 @@ fn id_string(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// What a webhook body holds once read: the parts of the envelope, the event typed or its data
+/// kept as a value (for an unknown type, or a `data` sent before the `type`).
+struct WebhookParts {
+    event_type: Option<String>,
+    server_id: Option<String>,
+    timestamp: Option<Timestamp>,
+    data: WebhookData,
+}
+
+enum WebhookData {
+    Typed(Event),
+    Value(Value),
+}
+
+/// Reads a webhook body in one pass; sets `in_data` while the typed event is being read, so
+/// that an error there is reported as the data's.
+struct WebhookBody<'a> {
+    in_data: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for WebhookBody<'_> {
+    type Value = WebhookParts;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<WebhookParts, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for WebhookBody<'_> {
+    type Value = WebhookParts;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WebhookParts, A::Error> {
+        let mut event_type: Option<String> = None;
+        let (mut server_id, mut timestamp) = (None, None);
+        let mut data: Option<WebhookData> = None;
+        let mut seen_type = false;
+        while let Some(key) = map.next_key::<BodyKey>()? {
+            match key {
+                BodyKey::Type => {
+                    if seen_type {
+                        return Err(de::Error::duplicate_field("type"));
+                    }
+                    seen_type = true;
+                    event_type = match map.next_value::<Loose>()? {
+                        Loose::Str(text) if !text.is_empty() => Some(text),
+                        Loose::Str(_) | Loose::Null => None,
+                        Loose::Other(kind) => {
+                            return Err(de::Error::custom(format_args!(
+                                "expected `type` to be a string, got {kind}"
+                            )));
+                        }
+                    };
+                }
+                BodyKey::ServerId => server_id = map.next_value::<Loose>()?.into_string(),
+                BodyKey::Timestamp => {
+                    timestamp = map.next_value::<Loose>()?.into_string().map(Timestamp::new);
+                }
+                BodyKey::Data if data.is_some() => return Err(de::Error::duplicate_field("data")),
+                BodyKey::Data => {
+                    data = Some(match event_type.as_deref() {
+                        Some(known) if Event::is_known(known) => {
+                            self.in_data.set(true);
+                            let event = map.next_value_seed(TypedData(known))?;
+                            self.in_data.set(false);
+                            WebhookData::Typed(event)
+                        }
+                        _ => WebhookData::Value(map.next_value()?),
+                    });
+                }
+                BodyKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(WebhookParts {
+            event_type,
+            server_id,
+            timestamp,
+            data: data.unwrap_or(WebhookData::Value(Value::Null)),
+        })
+    }
+}
+
+/// The members of a webhook body the envelope reads; the rest are skipped.
+enum BodyKey {
+    Type,
+    ServerId,
+    Timestamp,
+    Data,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for BodyKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = BodyKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<BodyKey, E> {
+                Ok(match key {
+                    "type" => BodyKey::Type,
+                    "serverId" => BodyKey::ServerId,
+                    "timestamp" => BodyKey::Timestamp,
+                    "data" => BodyKey::Data,
+                    _ => BodyKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A member read for its text when it is a string; any other value is skipped, named by kind.
+enum Loose {
+    Str(String),
+    Null,
+    Other(&'static str),
+}
+
+impl Loose {
+    fn into_string(self) -> Option<String> {
+        match self {
+            Loose::Str(text) => Some(text),
+            Loose::Null | Loose::Other(_) => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LooseVisitor;
+        impl<'de> Visitor<'de> for LooseVisitor {
+            type Value = Loose;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Loose, E> {
+                Ok(Loose::Str(text.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Loose, E> {
+                Ok(Loose::Str(text))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Loose, E> {
+                Ok(Loose::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Loose, E> {
+                Ok(Loose::Other("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Loose, E> {
+                Ok(Loose::Other("a number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Loose, E> {
+                Ok(Loose::Other("a number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Loose, E> {
+                Ok(Loose::Other("a number"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other("a list"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other("an object"))
+            }
+        }
+        deserializer.deserialize_any(LooseVisitor)
+    }
+}
+
+/// Reads the `data` of a known event type into its typed event.
+struct TypedData<'t>(&'t str);
+
+impl<'de> DeserializeSeed<'de> for TypedData<'_> {
+    type Value = Event;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Event, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TypedData<'_> {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object (the data of {})", self.0)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Event, A::Error> {
+        Event::decode_known_map(self.0, map)
+            .unwrap_or_else(|| Err(de::Error::custom("not a known event type")))
+    }
+}
+
+/// The `type` of a webhook body whose data failed to decode, to name it in the error.
+fn webhook_event_type(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct TypeOnly {
+        #[serde(rename = "type")]
+        event_type: String,
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    // Only on the error path: the body is read again, skipping its data.
+    TypeOnly::deserialize(&mut deserializer)
+        .ok()
+        .map(|only| only.event_type)
 }
 
 #[cfg(test)]
@@ -399,6 +648,50 @@ mod tests {
         assert!(decode_poll(b"{}").is_err());
         assert!(decode_poll(b"\"events\"").is_err());
         assert!(decode_poll(b"").is_err());
+    }
+
+    #[test]
+    fn webhook_bodies_decode_alike_in_any_member_order() {
+        let data = json!({"roomId": "r1", "messageId": "m1", "content": "hi", "senderName": "a"});
+        let canonical = json!({"type": "room.message", "serverId": "s", "timestamp": "t",
+                               "data": data, "extra": [1, {"x": null}]});
+        let type_first = serde_json::to_vec(&canonical).unwrap();
+        let data_first =
+            format!(r#"{{"data":{data},"timestamp":"t","serverId":"s","type":"room.message"}}"#);
+        let one = Envelope::from_webhook(Some("w"), &type_first).unwrap();
+        let other = Envelope::from_webhook(Some("w"), data_first.as_bytes()).unwrap();
+        assert_eq!(one, other);
+        assert_eq!(one.data(), &data);
+        assert_eq!(one.clone().data(), &data, "a clone answers the data too");
+        assert_eq!(one.server_id(), Some("s"));
+        assert_eq!(one.timestamp().unwrap().as_str(), "t");
+        // Members of other kinds than expected are skipped, as before.
+        let loose = br#"{"type":"member.leave","serverId":7,"timestamp":{"a":1},"data":{"userId":"u","username":"a"}}"#;
+        let envelope = Envelope::from_webhook(None, loose).unwrap();
+        assert_eq!((envelope.server_id(), envelope.timestamp()), (None, None));
+    }
+
+    #[test]
+    fn webhook_errors_name_the_data_and_repeated_members_are_malformed() {
+        let err =
+            Envelope::from_webhook(None, br#"{"type":"member.join","data":{"username":"a"}}"#)
+                .unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("webhook body: member.join data: missing field `userId`"),
+            "{err}"
+        );
+        let err =
+            Envelope::from_webhook(None, br#"{"type":"member.join","data":"alice"}"#).unwrap_err();
+        assert!(err.message().contains("member.join data"), "{err}");
+        for body in [
+            &br#"{"type":"member.leave","type":"member.leave","data":{"userId":"u","username":"a"}}"#[..],
+            br#"{"type":"member.leave","data":{"userId":"u","username":"a"},"data":{}}"#,
+            br#"{"type":"member.leave","data":{"userId":"u","username":"a"}} trailing"#,
+        ] {
+            let err = Envelope::from_webhook(None, body).unwrap_err();
+            assert_eq!(err.kind(), &crate::ErrorKind::Decode, "{err}");
+        }
     }
 
     #[test]
