@@ -13,6 +13,8 @@
 
 #[path = "load/deliveries.rs"]
 mod deliveries;
+#[path = "load/latency.rs"]
+mod latency;
 #[path = "load/servers.rs"]
 mod servers;
 #[path = "load/soak.rs"]
@@ -27,7 +29,7 @@ use std::time::{Duration, Instant};
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 use deliveries::{Outcome, Sender, Target, count_failure, with_duplicates};
-use servers::{SOAK, SOAK_LIMITS, Server, cpu_seconds};
+use servers::{SOAK, Server, cpu_seconds, raised_sim_limits};
 
 /// Counts the servers' allocations (it adds a little to every allocation, in both alike).
 #[global_allocator]
@@ -36,7 +38,9 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 const USAGE: &str = "\
 usage: load [OPTIONS]          the robot against the floor, alternating repetitions
        load soak [OPTIONS]     the robot alone at a steady rate, sampled (see BENCHMARKS.md)
-options: --seconds N      how long each server is loaded in one repetition (default 10)
+       load latency [OPTIONS]  end-to-end latency of a reply over each transport
+options: --seconds N      how long each server is loaded in one repetition, or each transport
+                          measured (default 10)
          --concurrency N  deliveries in flight at once (default 64; the soak's cap)
          --reps N         alternating repetitions of robot then floor (default 2)
          --duplicates P   percent of deliveries that repeat an earlier one (default 0)
@@ -46,7 +50,7 @@ options: --seconds N      how long each server is loaded in one repetition (defa
                           200 messages a second in the local Lag and the robot alike)
          --content TEXT   the other messages' text (default: a chat line that matches no command)
 soak:    --minutes N      how long the soak runs (default 10)
-         --rate N         deliveries per second (default 1000)
+         --rate N         deliveries per second (default 1000; latency: posts, default 5)
          --every N        seconds between samples (default 10)";
 
 /// The text of a delivery that asks for a reply.
@@ -57,19 +61,30 @@ fn main() {
         return;
     }
     let options = Options::parse();
-    if options.soak {
-        soak::run(options);
-    } else {
-        drive(options);
+    match options.mode {
+        Mode::Load => drive(options),
+        Mode::Soak => soak::run(options),
+        Mode::Latency => latency::run(options),
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The load client.
 
+/// What the program measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The robot against the floor.
+    Load,
+    /// The robot alone at a steady rate for minutes.
+    Soak,
+    /// End-to-end latency per transport.
+    Latency,
+}
+
 /// The command line.
 struct Options {
-    soak: bool,
+    mode: Mode,
     seconds: u64,
     concurrency: usize,
     reps: usize,
@@ -78,14 +93,14 @@ struct Options {
     lag_limits: bool,
     content: String,
     minutes: u64,
-    rate: u64,
+    rate: Option<u64>,
     every: u64,
 }
 
 impl Options {
     fn parse() -> Self {
         let mut options = Options {
-            soak: false,
+            mode: Mode::Load,
             seconds: 10,
             concurrency: 64,
             reps: 2,
@@ -94,7 +109,7 @@ impl Options {
             lag_limits: false,
             content: "just chatting, nothing for the robot here".to_owned(),
             minutes: 10,
-            rate: 1000,
+            rate: None,
             every: 10,
         };
         let mut args = std::env::args().skip(1);
@@ -112,7 +127,8 @@ impl Options {
                 })
             };
             match arg.as_str() {
-                "soak" => options.soak = true,
+                "soak" => options.mode = Mode::Soak,
+                "latency" => options.mode = Mode::Latency,
                 "--seconds" => options.seconds = number(value()).max(1),
                 "--concurrency" => options.concurrency = number(value()).max(1) as usize,
                 "--reps" => options.reps = number(value()).max(1) as usize,
@@ -121,7 +137,7 @@ impl Options {
                 "--lag-limits" => options.lag_limits = true,
                 "--content" => options.content = value(),
                 "--minutes" => options.minutes = number(value()).max(1),
-                "--rate" => options.rate = number(value()).max(1),
+                "--rate" => options.rate = Some(number(value()).max(1)),
                 "--every" => options.every = number(value()).max(1),
                 "--bench" => {} // passed by `cargo bench`
                 "--help" | "-h" => {
@@ -137,9 +153,15 @@ impl Options {
         options
     }
 
+    /// The soak's deliveries per second.
+    fn soak_rate(&self) -> u64 {
+        self.rate.unwrap_or(1000)
+    }
+
     /// The percentage of deliveries that ask for a reply.
     fn command_percent(&self) -> u64 {
-        self.commands.unwrap_or(if self.soak { 10 } else { 0 })
+        self.commands
+            .unwrap_or(if self.mode == Mode::Soak { 10 } else { 0 })
     }
 
     /// Whether the local Lag and the robot get raised limits: when replies are sent and
@@ -172,13 +194,7 @@ impl Lag {
         let mut config = lag_sim::SimConfig::default();
         let mut robot_env = Vec::new();
         if options.raised_limits() {
-            let (messages, message_window, requests, request_window) = SOAK_LIMITS;
-            config.rate_limits = lag_sim::RateLimits {
-                requests,
-                request_window,
-                messages,
-                message_window,
-            };
+            config.rate_limits = raised_sim_limits();
             robot_env.push((SOAK, "1".to_owned()));
         }
         let sim = runtime.block_on(lag_sim::Sim::start(config)).unwrap();

@@ -17,23 +17,33 @@ use crate::GLOBAL;
 
 /// The variable that makes this program a server child instead of the load client.
 pub const ROLE: &str = "LAG_LOAD_ROLE";
-/// The variable that gives the robot the soak's raised rate limits (see [`SOAK_LIMITS`]).
+/// The variable that gives the robot raised rate limits (see [`raised_sim_limits`]).
 pub const SOAK: &str = "LAG_LOAD_SOAK";
 /// The webhook signing secret both servers check.
 pub const SECRET: &str = "whsec_bG9hZC1iZW5jaG1hcmstc2VjcmV0LWtleQ==";
 /// `/proc` counts CPU time in clock ticks of 1/100 s on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The soak's message and request limits, the same in the local Lag and in the robot's paced
-/// client: 2,000 messages per 10 s and 12,000 requests per minute (200 a second each), twice
-/// the soak's default reply rate. Lag's own limits (10 messages per 10 s) allow one robot far
-/// fewer replies than a soak at 1,000 deliveries a second asks for; `--lag-limits` keeps them.
-pub const SOAK_LIMITS: (usize, Duration, usize, Duration) = (
-    2_000,
-    Duration::from_secs(10),
-    12_000,
-    Duration::from_secs(60),
-);
+/// The limits of the local Lag when replies are sent, the soak's: 2,000 messages per 10 s and
+/// 12,000 requests per minute (200 a second each), twice the soak's default reply rate. Lag's
+/// own limits (10 messages per 10 s) allow one robot far fewer replies than a soak at 1,000
+/// deliveries a second asks for; `--lag-limits` keeps them.
+pub fn raised_sim_limits() -> lag_sim::RateLimits {
+    lag_sim::RateLimits {
+        requests: 12_000,
+        request_window: Duration::from_secs(60),
+        messages: 2_000,
+        message_window: Duration::from_secs(10),
+    }
+}
+
+/// The same limits for the robot's paced client.
+pub fn raised_robot_limits() -> RateLimits {
+    let sim = raised_sim_limits();
+    RateLimits::lag()
+        .messages(Some(Window::new(sim.messages as u32, sim.message_window)))
+        .requests(Some(Window::new(sim.requests as u32, sim.request_window)))
+}
 
 /// Runs this process as the server named by [`ROLE`], if it is one; `false` for the client.
 pub fn serve_if_child() -> bool {
@@ -47,7 +57,7 @@ pub fn serve_if_child() -> bool {
 
 /// Checks that the robot is listening.
 #[lag_bot::command("!ping")]
-async fn ping(_ctx: Ctx) -> &'static str {
+pub async fn ping(_ctx: Ctx) -> &'static str {
     "pong"
 }
 
@@ -93,12 +103,7 @@ fn serve_robot() {
             .base_url(base)
             .transport(transport);
         if std::env::var_os(SOAK).is_some() {
-            let (messages, message_window, requests, request_window) = SOAK_LIMITS;
-            builder = builder.rate_limits(
-                RateLimits::lag()
-                    .messages(Some(Window::new(messages as u32, message_window)))
-                    .requests(Some(Window::new(requests as u32, request_window))),
-            );
+            builder = builder.rate_limits(raised_robot_limits());
         }
         // The `commands` example's command set (its replies are shortened).
         let robot = builder

@@ -91,7 +91,7 @@ pub fn run(options: Options) {
     println!(
         "soak: {} deliveries/s for {} min, {}% `{COMMAND}` ({}), at most {} in flight, \
          a sample every {} s",
-        options.rate,
+        options.soak_rate(),
         options.minutes,
         options.command_percent(),
         if options.raised_limits() {
@@ -179,7 +179,7 @@ pub fn run(options: Options) {
     verdict(&samples);
 }
 
-/// Sends `options.rate` deliveries a second on a fixed schedule (not waiting for answers),
+/// Sends `options.soak_rate()` deliveries a second on a fixed schedule (not waiting for answers),
 /// with at most `options.concurrency` in flight: when that many are waiting, the schedule
 /// slips and the table's rate shows it.
 async fn fire_steadily(
@@ -190,7 +190,7 @@ async fn fire_steadily(
     duration: Duration,
 ) {
     let in_flight = Arc::new(Semaphore::new(options.concurrency));
-    let period = Duration::from_secs(1).div_f64(options.rate as f64);
+    let period = Duration::from_secs(1).div_f64(options.soak_rate() as f64);
     let started = tokio::time::Instant::now();
     let end = started + duration;
     let mut tasks = tokio::task::JoinSet::new();
