@@ -29,6 +29,7 @@
 
 mod envelope;
 mod payloads;
+mod webhook_body;
 mod wire;
 
 use std::fmt;
