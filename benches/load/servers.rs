@@ -167,7 +167,14 @@ async fn answer_stats() {
             let Ok(line) = line else { break };
             if line.trim() == "stats" {
                 let stats = GLOBAL.stats();
-                println!("allocs {}", stats.allocations + stats.reallocations);
+                let live = stats
+                    .bytes_allocated
+                    .saturating_sub(stats.bytes_deallocated);
+                let live = live.saturating_add_signed(stats.bytes_reallocated);
+                println!(
+                    "allocs {} live {live}",
+                    stats.allocations + stats.reallocations
+                );
                 std::io::stdout().flush().unwrap();
             }
         }
@@ -213,16 +220,26 @@ impl Server {
 
     /// Its allocations and reallocations so far.
     pub fn allocations(&mut self) -> u64 {
+        self.heap().0
+    }
+
+    /// Its allocations and reallocations so far, and the bytes its live allocations hold now
+    /// (what the program uses, without what the allocator keeps for reuse).
+    pub fn heap(&mut self) -> (u64, u64) {
         let stdin = self.stdin.as_mut().unwrap();
         writeln!(stdin, "stats").unwrap();
         stdin.flush().unwrap();
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
-        line.trim()
-            .strip_prefix("allocs ")
-            .unwrap()
-            .parse()
-            .unwrap()
+        let mut words = line.split_whitespace();
+        let mut number_after = |label: &str| {
+            words
+                .find(|word| *word == label)
+                .and_then(|_| words.next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("the server's stats are unreadable: {line:?}"))
+        };
+        (number_after("allocs"), number_after("live"))
     }
 
     pub fn cpu_seconds(&self) -> f64 {

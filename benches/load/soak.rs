@@ -1,7 +1,8 @@
 //! The soak: the robot alone under a steady rate of deliveries for minutes (by default 1,000 a
 //! second for 10 minutes, a tenth of them `!ping`, answered through the paced client), sampled
-//! every few seconds: memory, open files, the robot's queue depth and errors. It ends with a
-//! verdict on whether memory and descriptors stayed flat.
+//! every few seconds: memory (resident, and the bytes its live allocations hold), open files,
+//! the robot's queue depth and errors. It ends with a verdict on whether memory and
+//! descriptors stayed flat.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,7 @@ struct Sample {
     per_second: f64,
     p99_ms: f64,
     rss_kib: u64,
+    live_bytes: u64,
     fds: usize,
     queue_depth: f64,
     handler_errors: f64,
@@ -81,7 +83,7 @@ pub fn run(options: Options) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _context = runtime.enter();
     let lag = Lag::start(&runtime, &options);
-    let server = Server::start("robot", &lag.robot_env);
+    let mut server = Server::start("robot", &lag.robot_env);
     let target = lag.target(&server, 1);
     let options = Arc::new(options);
     let sender = Sender::new(options.concurrency);
@@ -103,11 +105,12 @@ pub fn run(options: Options) {
         options.every,
     );
     println!(
-        "{:>6} {:>9} {:>8} {:>8} {:>5} {:>6} {:>8} {:>8} {:>8} {:>9}",
+        "{:>6} {:>9} {:>8} {:>8} {:>9} {:>5} {:>6} {:>8} {:>8} {:>8} {:>9}",
         "t s",
         "deliv/s",
         "p99 ms",
         "RSS MiB",
+        "heap MiB",
         "fds",
         "queue",
         "h.errors",
@@ -129,12 +132,20 @@ pub fn run(options: Options) {
     let mut last_at = started;
     while !firing.is_finished() {
         std::thread::sleep(Duration::from_secs(options.every).min(duration));
-        let sample = sample(&runtime, &sender, &metrics_url, &server, &tally, started, {
-            let answered = tally.answered.load(Ordering::Relaxed);
-            let rate = (answered - last_answered) as f64 / last_at.elapsed().as_secs_f64();
-            (last_answered, last_at) = (answered, Instant::now());
-            rate
-        });
+        let sample = sample(
+            &runtime,
+            &sender,
+            &metrics_url,
+            &mut server,
+            &tally,
+            started,
+            {
+                let answered = tally.answered.load(Ordering::Relaxed);
+                let rate = (answered - last_answered) as f64 / last_at.elapsed().as_secs_f64();
+                (last_answered, last_at) = (answered, Instant::now());
+                rate
+            },
+        );
         print_row(&sample);
         samples.push(sample);
     }
@@ -152,6 +163,7 @@ pub fn run(options: Options) {
         std::thread::sleep(Duration::from_millis(500));
     }
     let end_rss = server.status_kib("VmRSS");
+    let end_heap = server.heap().1;
     let end_fds = server.open_fds();
     let peak = server.status_kib("VmHWM");
     let replies = lag.replies();
@@ -171,9 +183,11 @@ pub fn run(options: Options) {
         println!("  {count} × {why}");
     }
     println!(
-        "after the drain: queue depth {:.0}, RSS {:.1} MiB, {end_fds} open files, peak {:.1} MiB",
+        "after the drain: queue depth {:.0}, RSS {:.1} MiB, live heap {:.2} MiB, {end_fds} open \
+         files, peak {:.1} MiB",
         closing.queue_depth,
         end_rss as f64 / 1024.0,
+        end_heap as f64 / (1024.0 * 1024.0),
         peak as f64 / 1024.0
     );
     verdict(&samples);
@@ -244,7 +258,7 @@ fn sample(
     runtime: &tokio::runtime::Runtime,
     sender: &Sender,
     metrics_url: &hyper::Uri,
-    server: &Server,
+    server: &mut Server,
     tally: &Tally,
     started: Instant,
     per_second: f64,
@@ -260,6 +274,7 @@ fn sample(
         per_second,
         p99_ms,
         rss_kib: server.status_kib("VmRSS"),
+        live_bytes: server.heap().1,
         fds: server.open_fds(),
         queue_depth: metrics.queue_depth,
         handler_errors: metrics.handler_errors,
@@ -271,11 +286,12 @@ fn sample(
 
 fn print_row(s: &Sample) {
     println!(
-        "{:>6.0} {:>9.0} {:>8.2} {:>8.1} {:>5} {:>6.0} {:>8.0} {:>8.0} {:>8} {:>9.0}",
+        "{:>6.0} {:>9.0} {:>8.2} {:>8.1} {:>9.2} {:>5} {:>6.0} {:>8.0} {:>8.0} {:>8} {:>9.0}",
         s.at_s,
         s.per_second,
         s.p99_ms,
         s.rss_kib as f64 / 1024.0,
+        s.live_bytes as f64 / (1024.0 * 1024.0),
         s.fds,
         s.queue_depth,
         s.handler_errors,
