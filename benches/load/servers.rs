@@ -167,10 +167,10 @@ async fn answer_stats() {
             let Ok(line) = line else { break };
             if line.trim() == "stats" {
                 let stats = GLOBAL.stats();
+                // Reallocations are already in both byte counts, as growth or shrinkage.
                 let live = stats
                     .bytes_allocated
                     .saturating_sub(stats.bytes_deallocated);
-                let live = live.saturating_add_signed(stats.bytes_reallocated);
                 println!(
                     "allocs {} live {live}",
                     stats.allocations + stats.reallocations
