@@ -1,5 +1,9 @@
 //! The [`Envelope`]: one delivered event with its id, server, time and raw data.
 
+use std::fmt;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Event, UnknownEvent};
@@ -17,13 +21,45 @@ use crate::model::Timestamp;
 /// assert_eq!(envelope.event().room_id(), Some("room_1"));
 /// # Ok::<(), lag_bot::Error>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Envelope {
     id: Option<String>,
     server_id: Option<String>,
     timestamp: Option<Timestamp>,
-    data: Value,
+    data: RawData,
     event: Event,
+}
+
+/// An event's `data` as sent: already a JSON value, or still inside the webhook body it came
+/// in, read into a value only when someone asks (most robots never do, so a delivery's data is
+/// decoded once, into the typed event).
+#[derive(Clone)]
+enum RawData {
+    Value(Value),
+    Body {
+        body: Box<[u8]>,
+        data: OnceLock<Value>,
+    },
+}
+
+impl RawData {
+    fn get(&self) -> &Value {
+        match self {
+            RawData::Value(value) => value,
+            RawData::Body { body, data } => data.get_or_init(|| data_of(body)),
+        }
+    }
+}
+
+/// The `data` member of a webhook body that has already been decoded once (so it is valid
+/// JSON with at most one `data`); `null` when it has none.
+fn data_of(body: &[u8]) -> Value {
+    #[derive(Deserialize)]
+    struct DataOnly {
+        #[serde(default)]
+        data: Value,
+    }
+    serde_json::from_slice::<DataOnly>(body).map_or(Value::Null, |only| only.data)
 }
 
 impl Envelope {
@@ -46,9 +82,30 @@ impl Envelope {
             id,
             server_id,
             timestamp,
-            data,
+            data: RawData::Value(data),
             event,
         })
+    }
+
+    /// An envelope whose typed event was decoded straight from a webhook `body`; the body is
+    /// kept to answer [`data`](Self::data) when asked.
+    pub(super) fn with_body(
+        id: Option<String>,
+        server_id: Option<String>,
+        timestamp: Option<Timestamp>,
+        body: &[u8],
+        event: Event,
+    ) -> Self {
+        Self {
+            id,
+            server_id,
+            timestamp,
+            data: RawData::Body {
+                body: body.into(),
+                data: OnceLock::new(),
+            },
+            event,
+        }
     }
 
     /// The delivery id: the `webhook-id`, SSE `id` or poll item `id`. Use it to drop
@@ -73,8 +130,11 @@ impl Envelope {
     }
 
     /// The event's `data` exactly as sent, for fields the typed event does not (yet) have.
+    ///
+    /// A webhook delivery's data is decoded into this value on the first call only: the
+    /// typed event is read straight from the body.
     pub fn data(&self) -> &Value {
-        &self.data
+        self.data.get()
     }
 
     /// The typed event.
@@ -85,5 +145,27 @@ impl Envelope {
     /// Takes the typed event out.
     pub fn into_event(self) -> Event {
         self.event
+    }
+}
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.server_id == other.server_id
+            && self.timestamp == other.timestamp
+            && self.event == other.event
+            && self.data() == other.data()
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("id", &self.id)
+            .field("server_id", &self.server_id)
+            .field("timestamp", &self.timestamp)
+            .field("data", self.data())
+            .field("event", &self.event)
+            .finish()
     }
 }

@@ -29,6 +29,7 @@
 
 mod envelope;
 mod payloads;
+mod webhook_body;
 mod wire;
 
 use std::fmt;
@@ -107,6 +108,25 @@ macro_rules! events {
             fn decode_known(event_type: &str, data: &Value) -> Option<Result<Self>> {
                 match event_type {
                     $( $wire => Some(decode_data::<$variant>(data).map(Event::$variant)), )*
+                    _ => None,
+                }
+            }
+
+            /// Whether `event_type` is a type this version decodes into its own variant.
+            fn is_known(event_type: &str) -> bool {
+                matches!(event_type, $( $wire )|*)
+            }
+
+            /// Decodes the data of a known type straight from the map a deserializer is
+            /// reading (the webhook body's `data`), with no JSON value in between; `None` for
+            /// an unknown type.
+            fn decode_known_map<'de, A: serde::de::MapAccess<'de>>(
+                event_type: &str,
+                map: A,
+            ) -> Option<std::result::Result<Self, A::Error>> {
+                let map = serde::de::value::MapAccessDeserializer::new(map);
+                match event_type {
+                    $( $wire => Some($variant::deserialize(map).map(Event::$variant)), )*
                     _ => None,
                 }
             }

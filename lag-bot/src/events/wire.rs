@@ -1,26 +1,57 @@
 //! The three shapes an event arrives in (webhook body, SSE frame, long-poll item) and the
 //! [`Envelope`] constructors that read them.
 
+use std::cell::Cell;
+
+use serde::de::DeserializeSeed;
 use serde_json::{Map, Value};
 
 use super::Envelope;
+use super::webhook_body::{WebhookBody, WebhookData, webhook_event_type};
 use crate::model::{Timestamp, json_kind};
 use crate::{Error, Result};
 
 impl Envelope {
     /// Decodes a webhook request body: the canonical event object
     /// `{"type", "serverId", "timestamp", "data"}`. `webhook_id` is the `webhook-id` header.
+    ///
+    /// When `type` comes before `data` (as Lag sends it) and names a known type, the typed
+    /// event is read straight from the body in one pass, and [`data`](Self::data) is decoded
+    /// from the kept body only if asked for. A member that appears twice makes the body
+    /// malformed.
     pub fn from_webhook(webhook_id: Option<&str>, body: &[u8]) -> Result<Self> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|err| Error::json("webhook body", err))?;
-        let Value::Object(object) = value else {
-            return Err(Error::decode(format!(
-                "webhook body: expected an event object, got {}",
-                json_kind(&value)
-            )));
+        let in_data = Cell::new(false);
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        let parts = WebhookBody { in_data: &in_data }
+            .deserialize(&mut deserializer)
+            .and_then(|parts| deserializer.end().map(|()| parts));
+        let parts = match parts {
+            Ok(parts) => parts,
+            Err(err) => {
+                let what = match (in_data.get(), webhook_event_type(body)) {
+                    (true, Some(event_type)) => format!("webhook body: {event_type} data"),
+                    _ => "webhook body".to_owned(),
+                };
+                return Err(Error::json(&what, err));
+            }
         };
-        Self::from_canonical(webhook_id.map(str::to_owned), object, None, None)
-            .map_err(|err| err.context("webhook body"))
+        let id = webhook_id.map(str::to_owned);
+        let Some(event_type) = parts.event_type else {
+            return Err(Error::decode("webhook body: missing field `type`"));
+        };
+        match parts.data {
+            WebhookData::Typed(event) => Ok(Self::with_body(
+                id,
+                parts.server_id,
+                parts.timestamp,
+                body,
+                event,
+            )),
+            WebhookData::Value(data) => {
+                Self::new(id, &event_type, parts.server_id, parts.timestamp, data)
+                    .map_err(|err| err.context("webhook body"))
+            }
+        }
     }
 
     /// Decodes one SSE frame from its `id`, `event` and `data` fields.
@@ -399,6 +430,50 @@ mod tests {
         assert!(decode_poll(b"{}").is_err());
         assert!(decode_poll(b"\"events\"").is_err());
         assert!(decode_poll(b"").is_err());
+    }
+
+    #[test]
+    fn webhook_bodies_decode_alike_in_any_member_order() {
+        let data = json!({"roomId": "r1", "messageId": "m1", "content": "hi", "senderName": "a"});
+        let canonical = json!({"type": "room.message", "serverId": "s", "timestamp": "t",
+                               "data": data, "extra": [1, {"x": null}]});
+        let type_first = serde_json::to_vec(&canonical).unwrap();
+        let data_first =
+            format!(r#"{{"data":{data},"timestamp":"t","serverId":"s","type":"room.message"}}"#);
+        let one = Envelope::from_webhook(Some("w"), &type_first).unwrap();
+        let other = Envelope::from_webhook(Some("w"), data_first.as_bytes()).unwrap();
+        assert_eq!(one, other);
+        assert_eq!(one.data(), &data);
+        assert_eq!(one.clone().data(), &data, "a clone answers the data too");
+        assert_eq!(one.server_id(), Some("s"));
+        assert_eq!(one.timestamp().unwrap().as_str(), "t");
+        // Members of other kinds than expected are skipped, as before.
+        let loose = br#"{"type":"member.leave","serverId":7,"timestamp":{"a":1},"data":{"userId":"u","username":"a"}}"#;
+        let envelope = Envelope::from_webhook(None, loose).unwrap();
+        assert_eq!((envelope.server_id(), envelope.timestamp()), (None, None));
+    }
+
+    #[test]
+    fn webhook_errors_name_the_data_and_repeated_members_are_malformed() {
+        let err =
+            Envelope::from_webhook(None, br#"{"type":"member.join","data":{"username":"a"}}"#)
+                .unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("webhook body: member.join data: missing field `userId`"),
+            "{err}"
+        );
+        let err =
+            Envelope::from_webhook(None, br#"{"type":"member.join","data":"alice"}"#).unwrap_err();
+        assert!(err.message().contains("member.join data"), "{err}");
+        for body in [
+            &br#"{"type":"member.leave","type":"member.leave","data":{"userId":"u","username":"a"}}"#[..],
+            br#"{"type":"member.leave","data":{"userId":"u","username":"a"},"data":{}}"#,
+            br#"{"type":"member.leave","data":{"userId":"u","username":"a"}} trailing"#,
+        ] {
+            let err = Envelope::from_webhook(None, body).unwrap_err();
+            assert_eq!(err.kind(), &crate::ErrorKind::Decode, "{err}");
+        }
     }
 
     #[test]

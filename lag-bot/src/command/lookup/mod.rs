@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use regex::{Regex, RegexSet};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 
 use super::args::prefix_len_ignore_case;
 use super::hear::{Captures, group_names};
@@ -24,6 +24,13 @@ use crate::reply::{Reply, Run};
 /// The handler name of the "did you mean" answer to an unknown command or subcommand, and of
 /// a group's usage.
 const SUGGESTION_HANDLER: &str = "command suggestion";
+
+/// The most memory the pattern set's lazy DFA may take, 8 MiB (the `regex` default is 2 MiB).
+/// A hundred case-insensitive patterns with Unicode word boundaries need more than 2 MiB to
+/// build the lazy DFA at all, and without it every message went through the much slower
+/// fallback engine (about 60 µs instead of 0.2 µs a message). The memory is taken only as
+/// states are built, so a handful of patterns still take little.
+const HEAR_SET_DFA_BYTES: usize = 8 << 20;
 
 /// A robot's commands and pattern listeners, indexed for matching; built once when the robot
 /// starts.
@@ -134,7 +141,9 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
             let names = Arc::new(group_names(&regex));
             compiled.push(CompiledHear { hear, regex, names });
         }
-        let hear_set = RegexSet::new(compiled.iter().map(|c| c.hear.pattern()))
+        let hear_set = RegexSetBuilder::new(compiled.iter().map(|c| c.hear.pattern()))
+            .dfa_size_limit(HEAR_SET_DFA_BYTES)
+            .build()
             .map_err(|err| Error::config(format!("pattern listeners: {err}")))?;
         Ok(Self {
             commands,

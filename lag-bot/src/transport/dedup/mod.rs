@@ -146,8 +146,12 @@ impl MemoryDedup {
             let Some((old, generation)) = ring.order.pop_front() else {
                 break;
             };
-            if ring.seen.get(&old) == Some(&generation) {
-                ring.seen.remove(&old);
+            // One lookup for the usual case, the oldest entry still current; a stale entry (the
+            // id was released and claimed again since) puts the newer claim back.
+            if let Some(newer) = ring.seen.remove(&old)
+                && newer != generation
+            {
+                ring.seen.insert(old, newer);
             }
         }
         // Released ids leave stale entries behind; keep the ring from growing without bound.
