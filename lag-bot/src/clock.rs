@@ -48,11 +48,27 @@ impl Clock {
     /// Waits until `duration` has passed on this clock. Inside a handler or job run, the run
     /// counts as idle meanwhile (see [`idle`](Self::idle)).
     pub(crate) async fn sleep(&self, duration: Duration) {
+        self.idle(self.sleep_unmarked(duration)).await;
+    }
+
+    /// Waits like [`sleep`](Self::sleep) without marking the run idle: for a wait whose
+    /// idleness an [`IdleMark`] already covers.
+    pub(crate) async fn sleep_unmarked(&self, duration: Duration) {
         #[cfg(feature = "testing")]
         if let Some(manual) = &self.manual {
-            return self.idle(manual.sleep(duration)).await;
+            return manual.sleep(duration).await;
         }
-        self.idle(tokio::time::sleep(duration)).await;
+        tokio::time::sleep(duration).await;
+    }
+
+    /// Marks the handler or job run this is called in as idle until the mark is dropped: for
+    /// a wait that something outside the run ends (a member's answer), so that whoever ends
+    /// it can make the run busy again at once, before the run wakes.
+    pub(crate) fn mark_idle(&self) -> IdleMark {
+        IdleMark {
+            #[cfg(feature = "testing")]
+            _idle: RUN.try_with(RunState::idle).ok(),
+        }
     }
 
     /// Awaits `future`, a wait that only time can end (a sleep, or a turn behind a sleeping
@@ -65,6 +81,13 @@ impl Clock {
         }
         future.await
     }
+}
+
+/// A run marked idle by [`Clock::mark_idle`]; busy again once this is dropped.
+#[derive(Debug)]
+pub(crate) struct IdleMark {
+    #[cfg(feature = "testing")]
+    _idle: Option<Idle>,
 }
 
 #[cfg(feature = "testing")]
@@ -97,6 +120,7 @@ impl RunState {
 
 /// A wait under way; the run is busy again when its last wait ends.
 #[cfg(feature = "testing")]
+#[derive(Debug)]
 struct Idle {
     activity: Arc<Activity>,
     waits: Arc<std::sync::atomic::AtomicU32>,

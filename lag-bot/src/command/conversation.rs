@@ -38,7 +38,7 @@ use tokio::sync::{Notify, oneshot};
 use super::args::Args;
 use super::from_arg::FromArg;
 use super::texts::Texts;
-use crate::clock::Clock;
+use crate::clock::{Clock, IdleMark};
 use crate::ctx::Ctx;
 use crate::error::{ConversationEnd, Error, ErrorKind, Result};
 use crate::events::RoomMessage;
@@ -63,8 +63,9 @@ struct Waiter {
     filter: Option<Filter>,
     answer: oneshot::Sender<Answer>,
     /// Held from the moment the question is out until the waiter leaves the map, so that the
-    /// handler stops counting as waiting the moment an answer is taken, not when it wakes.
-    parked: Option<Waiting>,
+    /// handler stops counting as waiting (and as idle) the moment an answer is taken, not when
+    /// it wakes.
+    parked: Option<(Waiting, IdleMark)>,
 }
 
 enum Answer {
@@ -189,9 +190,10 @@ impl Registration {
     /// The question is out: the handler now only waits for the answer (or its timeout), and
     /// counts as waiting in `release` until the answer is taken.
     fn park(&self, release: &Arc<Release>) {
+        let idle = self.conversations.clock.mark_idle();
         let mut waiting = self.conversations.waiting();
         if let Some(waiter) = waiting.get_mut(&self.key).filter(|w| w.id == self.id) {
-            waiter.parked = Some(release.waits());
+            waiter.parked = Some((release.waits(), idle));
         }
     }
 }
@@ -447,16 +449,14 @@ impl<S> Ctx<S> {
         let Some(receiver) = registration.receiver.take() else {
             return Err(Error::conversation_ended(ConversationEnd::Stopped));
         };
+        // Parked, the handler counts as idle until its waiter leaves: an answer taken makes it
+        // busy at once, before it wakes, so that the test kit never moves time meanwhile.
         registration.park(&talk.release);
         let clock = &talk.conversations.clock;
-        let answer = clock
-            .idle(async {
-                tokio::select! {
-                    answer = receiver => answer.ok(),
-                    () = clock.sleep(timeout) => Some(Answer::Ended(ConversationEnd::TimedOut)),
-                }
-            })
-            .await;
+        let answer = tokio::select! {
+            answer = receiver => answer.ok(),
+            () = clock.sleep_unmarked(timeout) => Some(Answer::Ended(ConversationEnd::TimedOut)),
+        };
         match answer {
             Some(Answer::Message(message)) => Ok(*message),
             Some(Answer::Ended(end)) => Err(Error::conversation_ended(end)),
