@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::client::Client;
 use crate::events::{Envelope, Event, RoomMessage};
+use crate::kv::Kv;
 use crate::model::{Message, RobotInfo, SendMessage};
 use crate::{Error, Result};
 
@@ -24,6 +25,7 @@ struct Inner<S> {
     client: Client,
     me: Arc<RobotInfo>,
     envelope: Arc<Envelope>,
+    kv: Kv,
     /// What conversations need (`command::conversation`), opaque here because `ctx` sits
     /// below `command` in the layering; set for the handlers of a room message.
     conversation: Option<Arc<dyn Any + Send + Sync>>,
@@ -35,6 +37,7 @@ impl<S> Ctx<S> {
         client: Client,
         me: Arc<RobotInfo>,
         envelope: Arc<Envelope>,
+        kv: Kv,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -42,6 +45,7 @@ impl<S> Ctx<S> {
                 client,
                 me,
                 envelope,
+                kv,
                 conversation: None,
             }),
         }
@@ -54,6 +58,7 @@ impl<S> Ctx<S> {
             client: shared.client.clone(),
             me: Arc::clone(&shared.me),
             envelope: Arc::clone(&shared.envelope),
+            kv: shared.kv.clone(),
             conversation: None,
         });
         Self {
@@ -82,6 +87,24 @@ impl<S> Ctx<S> {
     /// The robot's own identity, as Lag reported it at startup.
     pub fn me(&self) -> &RobotInfo {
         &self.inner.me
+    }
+
+    /// The robot's key-value store: values that outlive a handler, shared by the robot's
+    /// replicas when it runs on Redis (see [`kv`](crate::kv)).
+    ///
+    /// ```
+    /// use lag_bot::{Ctx, command};
+    ///
+    /// /// Counts how often it was asked.
+    /// #[command("!count")]
+    /// async fn count(ctx: Ctx) -> lag_bot::Result<String> {
+    ///     let n = ctx.kv().increment("count", 1).await?;
+    ///     Ok(format!("Asked {n} times."))
+    /// }
+    /// # let _ = count();
+    /// ```
+    pub fn kv(&self) -> &Kv {
+        &self.inner.kv
     }
 
     /// The event being handled, typed.

@@ -129,6 +129,13 @@
 //! events it received. Time is simulated: a ten-minute cooldown or a burst of paced replies
 //! takes milliseconds. Failures print the server's transcript and the robot's errors, and
 //! conversations can be written as transcript files. The `lag_bot::testing` module docs are the guide.
+//!
+//! # Running replicated
+//!
+//! With the `redis` feature and `LAG_REDIS_URL` set (or `RobotBuilder::redis`), replicas of
+//! one robot share what a single process keeps in memory: the deliveries already handled, the
+//! rate-limit budget, cooldowns, the jobs' runs and the key-value store of [`Ctx::kv`]. The
+//! `lag_bot::redis` module docs say what is shared and how to run it.
 
 #[doc(hidden)]
 pub mod __bench;
@@ -145,6 +152,7 @@ mod dev;
 pub mod error;
 pub mod events;
 pub mod job;
+pub mod kv;
 pub mod listener;
 #[cfg(any(feature = "dev", feature = "testing"))]
 mod local;

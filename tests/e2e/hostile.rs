@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use lag_bot::transport::WebhookConfig;
 use lag_bot::{Robot, RobotHandle};
-use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,31 +24,9 @@ fn receiver(world: &World, config: impl FnOnce(WebhookConfig) -> WebhookConfig) 
     ))
 }
 
-/// A room message as Lag delivers it.
-fn message(world: &World, content: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "type": "room.message",
-        "serverId": world.demo.server_id,
-        "timestamp": "2026-01-01T00:00:00.000Z",
-        "data": {
-            "roomId": world.demo.general,
-            "messageId": format!("msg_{content}"),
-            "senderId": world.demo.alice,
-            "senderName": "alice",
-            "content": content,
-            "createdAt": "2026-01-01T00:00:00.000Z",
-            "isBot": false,
-            "robotId": null,
-            "mentions": [],
-            "replyToId": null
-        }
-    }))
-    .unwrap()
-}
-
 /// Posts a correctly signed delivery of `content` on a fresh connection, and returns the status.
 async fn deliver(handle: &RobotHandle, world: &World, content: &str) -> u16 {
-    let body = message(world, content);
+    let body = world.message_body(&format!("msg_{content}"), content);
     let id = format!("evt_{content}");
     let ts = now();
     let signature = sign(world.demo.robot.secret(), &id, ts, &body);
@@ -302,7 +279,7 @@ async fn a_storm_of_bad_signatures_gets_401s_and_dispatches_nothing() {
         .unwrap();
     let url = format!("http://{}/webhook", handle.local_addr().unwrap());
     let http = reqwest::Client::new();
-    let body = message(&world, "forged");
+    let body = world.message_body("msg_forged", "forged");
     let forged = sign("whsec_Zm9yZ2Vk", "evt_forged", now(), &body);
 
     let storm = (0..32).map(|worker| {

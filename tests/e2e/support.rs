@@ -74,6 +74,29 @@ impl World {
         }
     }
 
+    /// Alice's message `content` in `general`, with id `message_id`, as Lag delivers it to a
+    /// webhook: the body of a delivery posted by hand.
+    pub fn message_body(&self, message_id: &str, content: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "type": "room.message",
+            "serverId": self.demo.server_id,
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "data": {
+                "roomId": self.demo.general,
+                "messageId": message_id,
+                "senderId": self.demo.alice,
+                "senderName": "alice",
+                "content": content,
+                "createdAt": "2026-01-01T00:00:00.000Z",
+                "isBot": false,
+                "robotId": null,
+                "mentions": [],
+                "replyToId": null
+            }
+        }))
+        .unwrap()
+    }
+
     /// The contents of a room's messages, oldest first.
     pub fn contents(&self, room_id: &str) -> Vec<String> {
         contents(&self.sim, room_id)

@@ -63,27 +63,6 @@ impl Lag {
     }
 }
 
-fn message(world: &World, message_id: &str, content: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "type": "room.message",
-        "serverId": world.demo.server_id,
-        "timestamp": "2026-01-01T00:00:00.000Z",
-        "data": {
-            "roomId": world.demo.general,
-            "messageId": message_id,
-            "senderId": world.demo.alice,
-            "senderName": "alice",
-            "content": content,
-            "createdAt": "2026-01-01T00:00:00.000Z",
-            "isBot": false,
-            "robotId": null,
-            "mentions": [],
-            "replyToId": null
-        }
-    }))
-    .unwrap()
-}
-
 /// A robot whose receiver listens on a free loopback port; lag-sim itself delivers nothing to
 /// it (the sim's robot uses long-poll), so every delivery in these tests is posted by hand.
 fn receiver(world: &World, config: impl FnOnce(WebhookConfig) -> WebhookConfig) -> Robot {
@@ -102,7 +81,7 @@ async fn verification_failures_get_401_and_dispatch_nothing() {
         .await
         .unwrap();
     let lag = Lag::new(&handle, &world);
-    let body = message(&world, "msg_1", "genuine");
+    let body = world.message_body("msg_1", "genuine");
     let id = "evt_1".to_owned();
     let ts = now();
     let good = sign(&lag.secret, &id, ts, &body);
@@ -212,12 +191,12 @@ async fn a_redelivered_event_runs_once() {
         .unwrap();
     let lag = Lag::new(&handle, &world);
 
-    let body = message(&world, "msg_1", "once");
+    let body = world.message_body("msg_1", "once");
     assert_eq!(lag.deliver("evt_1", &body).await, (200, "accepted".into()));
     assert_eq!(lag.deliver("evt_1", &body).await, (200, "duplicate".into()));
     // The same message under a fresh delivery id is recognised by its message id.
     assert_eq!(lag.deliver("evt_2", &body).await, (200, "duplicate".into()));
-    let other = message(&world, "msg_2", "twice is fine for another message");
+    let other = world.message_body("msg_2", "twice is fine for another message");
     assert_eq!(lag.deliver("evt_3", &other).await.0, 200);
 
     let metrics = handle.metrics().clone();
@@ -253,7 +232,7 @@ async fn bad_bodies_get_defined_answers_and_unknown_events_pass_through() {
         .unwrap();
     let lag = Lag::new(&handle, &world);
 
-    let huge = message(&world, "msg_big", &"x".repeat(2000));
+    let huge = world.message_body("msg_big", &"x".repeat(2000));
     assert_eq!(lag.deliver("evt_big", &huge).await.0, 413);
     assert_eq!(
         lag.deliver("evt_bad", b"{\"type\": \"room.mess").await.0,
@@ -279,7 +258,7 @@ async fn bad_bodies_get_defined_answers_and_unknown_events_pass_through() {
         (200, "accepted".into())
     );
     // After all that, the receiver still works, and none of the rejected ids is remembered.
-    let ok = message(&world, "msg_ok", "still fine");
+    let ok = world.message_body("msg_ok", "still fine");
     assert_eq!(lag.deliver("evt_bad", &ok).await, (200, "accepted".into()));
 
     let metrics = handle.metrics().clone();
@@ -381,7 +360,7 @@ async fn acknowledging_after_handlers_waits_for_them() {
     .unwrap();
     let lag = Arc::new(Lag::new(&handle, &world));
 
-    let body = message(&world, "msg_1", "slow");
+    let body = world.message_body("msg_1", "slow");
     let poster = Arc::clone(&lag);
     let answer = tokio::spawn(async move { poster.deliver("evt_1", &body).await });
     eventually("the delivery to be queued", || {
@@ -416,7 +395,7 @@ async fn acknowledging_after_handlers_gives_up_waiting_at_the_deadline() {
     .unwrap();
     let lag = Lag::new(&handle, &world);
 
-    let body = message(&world, "msg_1", "very slow");
+    let body = world.message_body("msg_1", "very slow");
     let (status, text) = lag.deliver("evt_1", &body).await;
     assert_eq!(
         (status, text.as_str()),

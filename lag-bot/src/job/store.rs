@@ -13,7 +13,13 @@ use crate::Result;
 ///
 /// The default [`MemoryJobStore`] forgets everything when the process ends, so with it a
 /// restarted robot never sees a missed run; a store on disk or in a shared database makes the
-/// policy useful. Implement it with [`async-trait`](https://docs.rs/async-trait):
+/// policy useful.
+///
+/// Replicas of one robot sharing a store run each of a job's runs once between them: before
+/// a run, a replica [claims](Self::claim_run) it, and only the replica whose claim succeeds
+/// runs it; the others follow the schedule from the run it recorded. A store shared by
+/// replicas must make `claim_run` atomic (the Redis one does); the default method suits a
+/// store used by one process. Implement it with [`async-trait`](https://docs.rs/async-trait):
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -50,6 +56,26 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Records that job `job` started a run at `at` (the moment it was due).
     async fn record_run(&self, job: &str, at: SystemTime) -> Result<()>;
+
+    /// Claims the run of job `job` due at `at`: records `at` as its last run and answers
+    /// `true`, unless its last run is no longer `previous` (what this replica read before;
+    /// another replica claimed a run since), in which case it changes nothing and answers
+    /// `false`. The scheduler runs the job only when the claim succeeds.
+    ///
+    /// The default reads and then records, which is right for one process; a store shared by
+    /// replicas overrides it with one atomic compare-and-set.
+    async fn claim_run(
+        &self,
+        job: &str,
+        previous: Option<SystemTime>,
+        at: SystemTime,
+    ) -> Result<bool> {
+        if self.last_run(job).await? != previous {
+            return Ok(false);
+        }
+        self.record_run(job, at).await?;
+        Ok(true)
+    }
 }
 
 /// A [`JobStore`] in memory, for one process: the default.
@@ -76,5 +102,44 @@ impl JobStore for MemoryJobStore {
         let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
         runs.insert(job.to_owned(), at);
         Ok(())
+    }
+
+    async fn claim_run(
+        &self,
+        job: &str,
+        previous: Option<SystemTime>,
+        at: SystemTime,
+    ) -> Result<bool> {
+        let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if runs.get(job).copied() != previous {
+            return Ok(false);
+        }
+        runs.insert(job.to_owned(), at);
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_claim_succeeds_once_for_what_was_read() {
+        let store = MemoryJobStore::new();
+        let t1 = SystemTime::UNIX_EPOCH + Duration::from_secs(60);
+        let t2 = t1 + Duration::from_secs(60);
+        assert!(store.claim_run("tick", None, t1).await.unwrap());
+        assert!(
+            !store.claim_run("tick", None, t1).await.unwrap(),
+            "a second replica that read the same"
+        );
+        assert!(
+            !store.claim_run("tick", None, t2).await.unwrap(),
+            "a replica whose schedule is off"
+        );
+        assert!(store.claim_run("tick", Some(t1), t2).await.unwrap());
+        assert_eq!(store.last_run("tick").await.unwrap(), Some(t2));
     }
 }

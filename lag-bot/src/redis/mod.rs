@@ -4,8 +4,15 @@
 //! two replicas behind a load balancer and each would keep its own: a redelivered event would
 //! run twice, a cooldown would hold only on the replica that started it, and together they
 //! would spend twice Lag's rate limits and meet 429s. Configured with Redis, the replicas of a
-//! robot share the delivery ids already seen, the outgoing rate-limit budget, running cooldowns, the
-//! jobs' last runs and a key-value store, each behind its store trait.
+//! robot share:
+//!
+//! | what | store | Redis |
+//! |---|---|---|
+//! | the delivery ids already seen | [`RedisDedup`] | `SET NX PX`, one key per id, expiring after the redelivery window |
+//! | the outgoing rate-limit budget | [`RedisLimiter`] | one sorted set per sliding window, admitted by an atomic Lua script |
+//! | running cooldowns | [`RedisCooldowns`] | `SET NX PX`, the time left read with `PTTL` in the same script |
+//! | the jobs' last runs | [`RedisJobStore`] | one key per job, claimed by compare-and-set so each run happens once |
+//! | the key-value store of [`Ctx::kv`](crate::Ctx::kv) | [`RedisKv`] | plain keys, `INCRBY` for counters |
 //!
 //! # Running replicated
 //!
@@ -25,6 +32,11 @@
 //! # }
 //! ```
 //!
+//! Every store above is then the Redis one; each can still be replaced on its own
+//! ([`Robot::dedup_store`](crate::Robot::dedup_store),
+//! [`RobotBuilder::rate_limiter`](crate::RobotBuilder::rate_limiter),
+//! [`Robot::cooldown_store`](crate::Robot::cooldown_store),
+//! [`Robot::job_store`](crate::Robot::job_store), [`Robot::kv_store`](crate::Robot::kv_store)).
 //! The same program runs alone without `LAG_REDIS_URL`, on the in-memory stores, and needs no
 //! Redis then. A robot built from the environment with `LAG_REDIS_URL` set but without this
 //! feature fails at start-up with an error naming the feature.
@@ -52,9 +64,15 @@
 //!
 //! When Redis cannot be reached, each store fails the way its trait says: a webhook delivery
 //! is refused (Lag redelivers it), an SSE or long-poll event runs unrecorded, an outgoing call
-//! fails with [`ErrorKind::Store`], a command on cooldown is
-//! reported to the error hook, and a job runs (it cannot be claimed, and running beats
-//! missing it). The connection reconnects by itself.
+//! fails with [`ErrorKind::Store`], a command with a cooldown fails with it and goes to the
+//! error hook, a key-value call returns it, and a job runs (it cannot be claimed, and running
+//! beats missing it). The connection reconnects by itself.
+
+mod cooldown;
+mod dedup;
+mod jobs;
+mod kv;
+mod limiter;
 
 use std::fmt;
 use std::sync::Arc;
@@ -62,6 +80,12 @@ use std::time::Duration;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
+
+pub use cooldown::RedisCooldowns;
+pub use dedup::RedisDedup;
+pub use jobs::RedisJobStore;
+pub use kv::RedisKv;
+pub use limiter::RedisLimiter;
 
 use crate::{Error, ErrorKind, Result};
 
@@ -185,11 +209,14 @@ impl fmt::Debug for RedisConfig {
 /// again. Each command waits at most a few seconds for its answer.
 ///
 /// ```no_run
-/// use lag_bot::redis::{Redis, RedisConfig};
+/// use lag_bot::redis::{Redis, RedisConfig, RedisDedup};
+/// use lag_bot::transport::DedupStore;
 ///
 /// # async fn run() -> lag_bot::Result<()> {
 /// let redis = Redis::open(RedisConfig::new("redis://127.0.0.1:6379/")?.prefix("lag-bot:demo"))?;
 /// redis.ping().await?;
+/// let dedup = RedisDedup::new(redis.clone());
+/// assert!(dedup.claim("evt_1").await?);
 /// assert_eq!(redis.key("dedup"), "lag-bot:demo:dedup");
 /// # Ok(())
 /// # }

@@ -217,7 +217,17 @@ impl<S: Send + Sync + 'static> RobotBuilder<S> {
                 if let Some(limits) = self.rate_limits {
                     builder = builder.rate_limits(limits);
                 }
-                if let Some(limiter) = self.rate_limiter {
+                #[cfg(feature = "redis")]
+                let limiter = self.rate_limiter.or_else(|| {
+                    let limits = self.rate_limits.unwrap_or_default();
+                    redis.as_ref().map(|redis| {
+                        Arc::new(crate::redis::RedisLimiter::new(redis.clone(), limits))
+                            as Arc<dyn RateLimiter>
+                    })
+                });
+                #[cfg(not(feature = "redis"))]
+                let limiter = self.rate_limiter;
+                if let Some(limiter) = limiter {
                     builder = builder.rate_limiter(limiter);
                 }
                 builder.build()?

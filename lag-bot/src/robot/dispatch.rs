@@ -43,6 +43,8 @@ pub(crate) struct Shared<S> {
     pub(crate) metrics: Metrics,
     /// The conversations waiting for a member's answer.
     pub(crate) conversations: Arc<Conversations>,
+    /// The key-value store handlers reach with `Ctx::kv`.
+    pub(crate) kv: crate::kv::Kv,
     /// What the test kit watches.
     #[cfg(feature = "testing")]
     pub(crate) probe: Option<Arc<super::probe::Probe>>,
@@ -243,6 +245,7 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 self.client.clone(),
                 Arc::clone(&self.me),
                 Arc::clone(&envelope),
+                self.kv.clone(),
             );
             if matches!(envelope.event(), Event::RoomMessage(_)) {
                 let options = self.handlers.options();

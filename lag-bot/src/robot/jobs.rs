@@ -56,13 +56,7 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
     /// Runs `job` at each of its times until the robot stops.
     async fn run(self: Arc<Self>, job: Job<S>) {
         let started = self.clock.now_wall();
-        let last = match self.store.last_run(&job.name).await {
-            Ok(last) => last,
-            Err(error) => {
-                tracing::warn!(job = %job.name, %error, "cannot read the job's last run; treating it as never run");
-                None
-            }
-        };
+        let mut last = self.last_run(&job).await;
         let mut due = job.schedule.next_after(last.unwrap_or(started));
         if let (Some(missed), Some(_)) = (due.filter(|at| *at <= started), last) {
             match job.missed {
@@ -89,9 +83,23 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
             }
             #[cfg(feature = "testing")]
             let _running = self.shared.probe.as_ref().map(|probe| probe.job_run());
-            if let Err(error) = self.store.record_run(&job.name, at).await {
-                tracing::warn!(job = %job.name, %error, "cannot record the job's run");
+            let claimed = match self.store.claim_run(&job.name, last, at).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(job = %job.name, %error, "cannot claim the job's run in its store; running it");
+                    true
+                }
+            };
+            if !claimed {
+                // Another replica ran it: follow the schedule from the run it recorded.
+                last = self.last_run(&job).await;
+                tracing::debug!(job = %job.name, "the run was claimed by another replica");
+                due = job
+                    .schedule
+                    .next_after(last.unwrap_or_else(|| self.clock.now_wall()));
+                continue;
             }
+            last = Some(at);
             if !self.run_once(&job).await {
                 return;
             }
@@ -103,6 +111,14 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
                 .or_else(|| job.schedule.next_after(ended));
         }
         tracing::info!(job = %job.name, "the job's schedule has no more times");
+    }
+
+    /// When `job` last ran, as its store says; `None` when the store cannot tell.
+    async fn last_run(&self, job: &Job<S>) -> Option<SystemTime> {
+        self.store.last_run(&job.name).await.unwrap_or_else(|error| {
+            tracing::warn!(job = %job.name, %error, "cannot read the job's last run; treating it as never run");
+            None
+        })
     }
 
     /// One run, under the job's timeout and the robot's shutdown; `false` once the robot is
@@ -156,6 +172,7 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
             shared.client.clone(),
             Arc::clone(&shared.me),
             Arc::new(envelope),
+            shared.kv.clone(),
         )
     }
 }

@@ -61,6 +61,7 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::command::{Command, CommandOptions, CooldownStore, Hear, MemoryCooldowns};
 use crate::job::{Job, JobStore, MemoryJobStore};
+use crate::kv::{KvStore, MemoryKv};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::routes::RouteCtx;
@@ -105,6 +106,7 @@ pub struct Robot<S = ()> {
     cooldowns: Arc<dyn CooldownStore>,
     jobs: Vec<Job<S>>,
     job_store: Arc<dyn JobStore>,
+    kv: Arc<dyn KvStore>,
     clock: Clock,
     shutdown: Shutdown,
     /// The Redis the robot's replicas share, when configured.
@@ -147,7 +149,7 @@ impl Robot<()> {
     /// | `LAG_WEBHOOK_MAX_CONNECTIONS` | the receiver's connection cap (default 512; see [`WebhookConfig::max_connections`](crate::transport::WebhookConfig::max_connections)) |
     /// | `LAG_WEBHOOK_HEADER_TIMEOUT` | how long a request's headers may take, and a kept-alive connection may idle (default `10s`) |
     /// | `LAG_WEBHOOK_BODY_TIMEOUT` | how long a request's body may take (default `10s`) |
-    /// | `LAG_REDIS_URL` | the Redis that replicas of the robot share (the `redis` feature; see [`redis`](crate::redis)); without the feature, setting it is an error |
+    /// | `LAG_REDIS_URL` | the Redis that replicas of the robot share (the `redis` feature; see `lag_bot::redis`); without the feature, setting it is an error |
     /// | `LAG_REDIS_PREFIX` | the prefix of the robot's Redis keys (default `lag-bot:{robot}`, from the key) |
     /// | `LAG_DEV_LISTEN` | dev mode: where the local Lag listens (default `127.0.0.1:8090`, or a free port when that is taken) |
     /// | `LAG_DEV_CHAT` | dev mode: `off` for no terminal chat (default `on`) |
@@ -190,6 +192,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             cooldowns: Arc::new(MemoryCooldowns::with_clock(clock.clone())),
             jobs: Vec::new(),
             job_store: Arc::new(MemoryJobStore::new()),
+            kv: Arc::new(MemoryKv::with_clock(clock.clone())),
             clock: clock.clone(),
             shutdown: Shutdown::new(),
             #[cfg(feature = "redis")]
@@ -359,10 +362,24 @@ impl<S: Send + Sync + 'static> Robot<S> {
         self
     }
 
-    /// Makes `redis` the robot's shared store: every store is the Redis one from here on.
+    /// Makes `redis` the robot's shared store: dedup, cooldowns, the jobs' runs and the
+    /// key-value store are the Redis ones from here on (the builder gave its client the
+    /// Redis rate limiter).
     #[cfg(feature = "redis")]
     fn use_redis(&mut self, redis: crate::redis::Redis) {
+        use crate::redis::{RedisCooldowns, RedisDedup, RedisJobStore, RedisKv};
+        self.dedup = Arc::new(RedisDedup::new(redis.clone()));
+        self.cooldowns = Arc::new(RedisCooldowns::new(redis.clone()));
+        self.job_store = Arc::new(RedisJobStore::new(redis.clone()));
+        self.kv = Arc::new(RedisKv::new(redis.clone()));
         self.redis = Some(redis);
+    }
+
+    /// Replaces the in-memory store behind [`Ctx::kv`](crate::Ctx::kv), e.g. with one shared
+    /// by several replicas or kept on disk.
+    pub fn kv_store(mut self, store: Arc<dyn KvStore>) -> Self {
+        self.kv = store;
+        self
     }
 
     /// A handle that stops the robot gracefully once it runs.

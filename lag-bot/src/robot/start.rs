@@ -98,6 +98,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
             metrics: self.metrics.clone(),
             conversations: Arc::new(Conversations::new(self.clock.clone())),
+            kv: crate::kv::Kv::new(self.kv),
             #[cfg(feature = "testing")]
             probe: self.probe,
         };

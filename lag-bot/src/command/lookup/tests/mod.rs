@@ -276,7 +276,8 @@ fn ctx_for(content: &str, mentions: Vec<Mention>) -> Ctx {
         .base_url("http://127.0.0.1:9")
         .build()
         .unwrap();
-    Ctx::new(Arc::new(()), client, Arc::new(me), Arc::new(envelope))
+    let kv = crate::kv::Kv::new(Arc::new(crate::kv::MemoryKv::new()));
+    Ctx::new(Arc::new(()), client, Arc::new(me), Arc::new(envelope), kv)
 }
 
 /// One command's answers, as `answer` gives them.
