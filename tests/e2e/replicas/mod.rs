@@ -140,8 +140,9 @@ fn flood(rooms: &[String], total: usize) -> (Vec<(String, String)>, ByRoom) {
     let mut by_room = ByRoom::new();
     for i in 0..total {
         let room = rooms[i % rooms.len()].clone();
-        // One message in ten is answered: a paced call to Lag that spends the shared budget.
-        let content = if i % 10 == 0 {
+        // One message in five is answered: paced calls to Lag that spend the shared budget
+        // faster than one replica's pacing alone would allow three replicas to.
+        let content = if (i / rooms.len()) % 5 == 0 {
             format!("m{i:04}!")
         } else {
             format!("m{i:04}")
@@ -228,8 +229,8 @@ async fn three_replicas_share_a_flood_and_one_killed_mid_flood_loses_nothing() {
         })
         .sum();
     assert!(
-        replies >= 100,
-        "every tenth message was answered ({replies} replies)"
+        replies >= 200,
+        "every fifth message was answered ({replies} replies)"
     );
     let runs = cluster.redis.runs().await;
     assert!(runs >= 1000, "{runs} recorded runs for 1,000 events");
