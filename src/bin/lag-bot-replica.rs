@@ -1,19 +1,22 @@
 //! Run with: `LAG_REDIS_URL=redis://127.0.0.1:6379/ LAG_ROBOT_API_KEY=... cargo run --bin lag-bot-replica`
 //!
-//! One replica of a recording robot, for the replicated tests (`tests/e2e/replicas.rs`) and
+//! One replica of a recording robot, for the replicated tests (`tests/e2e/replicas/`) and
 //! the replica benchmark (`benches/replicas.rs`): start several against one Lag and one Redis.
-//! It is configured like any robot (`LAG_*` variables, `LAG_REDIS_URL` included), plus:
+//! It is configured like any robot (`LAG_*` variables, `LAG_REDIS_URL` included: without it,
+//! the robot runs alone and in memory), plus:
 //!
 //! | variable | meaning |
 //! | --- | --- |
 //! | `REPLICA_RECORD` | the Redis key prefix under which it records what it handled (required) |
+//! | `REPLICA_REDIS_URL` | the Redis it records in (default `LAG_REDIS_URL`) |
 //! | `REPLICA_TIME_SCALE` | how much faster than Lag's the sim's clock runs (default 1); the pacing follows |
 //! | `REPLICA_LEASE_MS` | the intake's lease (default 10 s) |
 //! | `REPLICA_ATTEMPTS` | the intake's attempts before the dead letters (default 5) |
 //! | `REPLICA_WORK_MS` | how long each message's handler works before recording (default 0) |
 //!
 //! For every room message it records, once per event id, the content at the end of the list
-//! `{record}:room:{room id}`, and counts every run in `{record}:runs`: the record is idempotent
+//! `{record}:room:{room id}` and the time it finished (Unix microseconds) in the hash
+//! `{record}:finished`, and counts every run in `{record}:runs`: the record is idempotent
 //! by event id, as the durable intake's docs advise for effects that must happen once. A
 //! message ending in `!` is answered in the room first (a paced call to Lag); one starting with
 //! `poison` panics every time; one starting with `hold` waits until the key
@@ -30,7 +33,10 @@ use redis::aio::ConnectionManager;
 
 /// Records a content once per event id, and counts the run.
 const RECORD: &str = r"
-if redis.call('SET', KEYS[1], '1', 'NX') then redis.call('RPUSH', KEYS[2], ARGV[1]) end
+if redis.call('SET', KEYS[1], '1', 'NX') then
+  redis.call('RPUSH', KEYS[2], ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[3], ARGV[2])
+end
 return redis.call('INCR', KEYS[3])
 ";
 
@@ -49,7 +55,10 @@ impl Recorder {
             .key(format!("{}:done:{event_id}", self.record))
             .key(format!("{}:room:{room_id}", self.record))
             .key(format!("{}:runs", self.record))
+            .key(format!("{}:finished", self.record))
             .arg(content)
+            .arg(now_micros().to_string())
+            .arg(event_id)
             .invoke_async(&mut conn)
             .await
             .map_err(redis_error)?;
@@ -71,6 +80,12 @@ impl Recorder {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+fn now_micros() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros())
 }
 
 fn redis_error(err: redis::RedisError) -> Error {
@@ -124,12 +139,14 @@ async fn main() -> lag_bot::Result<()> {
             "REPLICA_RECORD (the key prefix of the records) is not set",
         )
     })?;
-    let url = std::env::var("LAG_REDIS_URL").map_err(|_| {
-        Error::new(
-            ErrorKind::Config,
-            "LAG_REDIS_URL is not set: a replica needs Redis",
-        )
-    })?;
+    let url = std::env::var("REPLICA_REDIS_URL")
+        .or_else(|_| std::env::var("LAG_REDIS_URL"))
+        .map_err(|_| {
+            Error::new(
+                ErrorKind::Config,
+                "neither REPLICA_REDIS_URL nor LAG_REDIS_URL is set: the replica records in Redis",
+            )
+        })?;
     let conn = redis::Client::open(url.as_str())
         .map_err(redis_error)?
         .get_connection_manager()

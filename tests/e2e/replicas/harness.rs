@@ -160,6 +160,11 @@ pub struct ReplicaSetup {
     pub redis_prefix: String,
     pub record: String,
     pub time_scale: f64,
+    /// `webhook`, `sse` or `poll`.
+    pub transport: &'static str,
+    /// Whether the robot itself uses Redis (`LAG_REDIS_URL`); without, it runs in memory and
+    /// only records there.
+    pub replicated: bool,
     /// Extra variables (`REPLICA_LEASE_MS`, `REPLICA_ATTEMPTS`, ...).
     pub extra: Vec<(String, String)>,
 }
@@ -172,7 +177,8 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Starts a webhook replica on a free loopback port.
+    /// Starts a replica: a webhook one receiving on a free loopback port, or an SSE or
+    /// long-poll one serving its metrics and probes there.
     pub fn spawn(setup: &ReplicaSetup) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -182,11 +188,8 @@ impl Replica {
         command
             .env("LAG_ROBOT_API_KEY", &setup.key)
             .env("LAG_API_BASE", &setup.base_url)
-            .env("LAG_TRANSPORT", "webhook")
-            .env("LAG_WEBHOOK_SECRET", &setup.secret)
-            .env("LAG_LISTEN", format!("127.0.0.1:{port}"))
-            .env("LAG_REDIS_URL", &setup.redis_url)
-            .env("LAG_REDIS_PREFIX", &setup.redis_prefix)
+            .env("LAG_TRANSPORT", setup.transport)
+            .env("REPLICA_REDIS_URL", &setup.redis_url)
             .env("REPLICA_RECORD", &setup.record)
             .env("REPLICA_TIME_SCALE", setup.time_scale.to_string())
             .env(
@@ -195,6 +198,19 @@ impl Replica {
             )
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        if setup.transport == "webhook" {
+            command
+                .env("LAG_WEBHOOK_SECRET", &setup.secret)
+                .env("LAG_LISTEN", format!("127.0.0.1:{port}"));
+        } else {
+            // The probes and metrics of an SSE or long-poll robot are on a listener of their own.
+            command.env("LAG_METRICS_LISTEN", format!("127.0.0.1:{port}"));
+        }
+        if setup.replicated {
+            command
+                .env("LAG_REDIS_URL", &setup.redis_url)
+                .env("LAG_REDIS_PREFIX", &setup.redis_prefix);
+        }
         for (name, value) in &setup.extra {
             command.env(name, value);
         }

@@ -32,8 +32,19 @@ struct Cluster {
 
 impl Cluster {
     async fn new(extra: &[(&str, &str)]) -> Self {
+        Self::over("webhook", extra).await
+    }
+
+    /// A cluster whose robot Lag serves over `transport` (`webhook` or `sse`).
+    async fn over(transport: &'static str, extra: &[(&str, &str)]) -> Self {
         let redis = TestRedis::connect().await;
         let balancer = Balancer::start().await;
+        let lag_transport = match transport {
+            "webhook" => lag_sim::Transport::Webhook {
+                url: balancer.url.clone(),
+            },
+            _ => lag_sim::Transport::Sse,
+        };
         let sim = Sim::start(SimConfig {
             time_scale: TIME_SCALE,
             ..SimConfig::default()
@@ -41,11 +52,7 @@ impl Cluster {
         .await
         .expect("lag-sim starts");
         let demo = sim
-            .seed_demo_with(
-                RobotSpec::new("Helper").transport(lag_sim::Transport::Webhook {
-                    url: balancer.url.clone(),
-                }),
-            )
+            .seed_demo_with(RobotSpec::new("Helper").transport(lag_transport))
             .expect("demo world");
         let setup = ReplicaSetup {
             key: demo.robot.key.clone(),
@@ -60,6 +67,8 @@ impl Cluster {
             redis_prefix: redis.prefix.clone(),
             record: redis.record(),
             time_scale: TIME_SCALE,
+            transport,
+            replicated: true,
             extra: extra
                 .iter()
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
@@ -142,7 +151,7 @@ fn flood(rooms: &[String], total: usize) -> (Vec<(String, String)>, ByRoom) {
         let room = rooms[i % rooms.len()].clone();
         // One message in five is answered: paced calls to Lag that spend the shared budget
         // faster than one replica's pacing alone would allow three replicas to.
-        let content = if (i / rooms.len()) % 5 == 0 {
+        let content = if (i / rooms.len()).is_multiple_of(5) {
             format!("m{i:04}!")
         } else {
             format!("m{i:04}")
@@ -372,4 +381,67 @@ async fn a_poison_event_is_dead_lettered_after_its_attempts_and_reported() {
         3.0
     );
     cluster.finish(replicas).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis: set LAG_TEST_REDIS_URL (see README, Testing)"]
+async fn the_sse_connection_moves_to_a_standby_replica_when_its_holder_is_killed() {
+    let cluster = Cluster::over("sse", &[("REPLICA_LEASE_MS", LEASE_MS)]).await;
+    let mut replicas = cluster.replicas(2).await;
+    let rooms = cluster.rooms(3);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while cluster.sim.open_streams() != 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "one replica holds the stream"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (before, mut expected) = flood(&rooms, 150);
+    for (room, content) in &before {
+        cluster.post(room, content);
+    }
+    cluster.handled_all(&expected).await;
+
+    // The feed lease names the replica holding the stream: kill that one.
+    let holder: String = {
+        let mut conn = cluster.redis.conn.clone();
+        redis::cmd("GET")
+            .arg(format!("{}:intake:feed:owner", cluster.redis.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("a replica holds the feed")
+    };
+    let victim = replicas
+        .iter()
+        .position(|r| holder.starts_with(&format!("{}-", r.pid())))
+        .expect("the holder is one of the replicas");
+    replicas[victim].kill();
+    let survivor = replicas.remove(1 - victim);
+    drop(replicas);
+
+    let later: Vec<(String, String)> = (0..60)
+        .map(|i| (rooms[i % rooms.len()].clone(), format!("after {i:03}")))
+        .collect();
+    for (room, content) in &later {
+        cluster.post(room, content);
+        expected
+            .get_mut(room)
+            .expect("a flooded room")
+            .push(content.clone());
+    }
+    cluster.handled_all(&expected).await;
+    for (room, contents) in &expected {
+        assert_eq!(
+            &cluster.redis.handled(room).await,
+            contents,
+            "room {room}, once each, in order"
+        );
+    }
+    assert_eq!(
+        cluster.sim.open_streams(),
+        1,
+        "the survivor holds the stream now"
+    );
+    cluster.finish(vec![survivor]).await;
 }
