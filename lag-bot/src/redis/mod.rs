@@ -89,7 +89,7 @@ pub use limiter::RedisLimiter;
 
 use crate::{Error, ErrorKind, Result};
 
-mod intake;
+pub mod intake;
 
 pub(crate) use intake::DurableIntake;
 pub use intake::IntakeConfig;

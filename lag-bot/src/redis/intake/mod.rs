@@ -1,4 +1,4 @@
-//! The durable intake: events kept in Redis Streams from the moment Lag hands them over until
+//! The durable intake of replicated robots: events kept in Redis Streams from the moment Lag hands them over until
 //! their handlers finished, so that a crash loses nothing that was acknowledged, and any number
 //! of replicas share the work.
 //!
@@ -60,6 +60,14 @@
 //!   replica has taken.
 //! - **Order within a room** is the order of the appends, as in one process. A failed event
 //!   that runs again runs after the room's events that were already handed over.
+//!
+//! # When Redis is away
+//!
+//! The webhook receiver answers 503 while an append fails, and Lag delivers again later. An SSE
+//! or long-poll event already taken from Lag waits for Redis, retrying the append for up to a
+//! minute; past that the robot stops with the error (restart it under a supervisor: SSE then
+//! resumes from the last event appended). Workers retry their reads and leave unacknowledged
+//! entries for later. `/readyz` answers 503 while Redis does not answer.
 //!
 //! Every key is under the robot's prefix (`{prefix}:intake:...`): the partition streams and
 //! their leases, the dead letters, the attempts, the replicas' heartbeats, the feed lease, the
