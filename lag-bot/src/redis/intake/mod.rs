@@ -9,7 +9,8 @@
 //!    from its data), marks them, and `XADD`s the event to its partition's stream, all at once.
 //!    The webhook receiver answers 2xx only after that script succeeded; when Redis cannot be
 //!    reached it answers 503, so Lag delivers again later. A redelivery finds its ids marked
-//!    and is answered 200 without a second entry.
+//!    and is answered 200 without a second entry. (`Ack::Handled` makes no difference here:
+//!    the answer never waits for handlers, which may run on another replica.)
 //! 2. **Partitions.** There is a fixed number of partition streams (16 by default); an event
 //!    goes to the partition of a stable hash (FNV-1a) of its ordering lane: its room, else the
 //!    member of a server-level event, else the server. A room's events therefore share one
