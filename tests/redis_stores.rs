@@ -621,3 +621,54 @@ async fn a_job_in_three_replicas_runs_once_per_tick() {
     world.sim.shutdown().await;
     space.clean().await;
 }
+
+#[test]
+fn a_robot_built_from_the_environment_shares_through_the_redis_it_names() {
+    // Building connects nothing, so no Redis is needed here.
+    let robot = Robot::builder()
+        .key("lag_robot_abcd1234_secret")
+        .build_from_vars([("LAG_REDIS_URL", "redis://127.0.0.1:6379/")])
+        .unwrap();
+    let redis = robot.redis().expect("the robot shares through Redis");
+    assert_eq!(
+        redis.prefix(),
+        "lag-bot:abcd1234",
+        "the default prefix names the robot"
+    );
+    let chosen = Robot::builder()
+        .key("lag_robot_abcd1234_secret")
+        .build_from_vars([
+            ("LAG_REDIS_URL", "redis://127.0.0.1:6379/"),
+            ("LAG_REDIS_PREFIX", "team:helper"),
+        ])
+        .unwrap();
+    assert_eq!(chosen.redis().unwrap().prefix(), "team:helper");
+    let alone = Robot::builder()
+        .key("lag_robot_abcd1234_secret")
+        .build_from_vars([("LAG_TRANSPORT", "sse")])
+        .unwrap();
+    assert!(alone.redis().is_none(), "no URL, no Redis");
+    let err = Robot::builder()
+        .key("lag_robot_abcd1234_secret")
+        .build_from_vars([("LAG_REDIS_URL", "rediss://cache.example:6380/")])
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Config);
+    assert!(err.message().contains("LAG_REDIS_URL"), "{err}");
+    assert!(err.message().contains("rediss://"), "{err}");
+}
+
+#[tokio::test]
+async fn a_robot_whose_redis_does_not_answer_fails_to_start_with_a_store_error() {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    let robot = Robot::builder()
+        .key("lag_robot_abcd1234_secret")
+        .base_url("http://127.0.0.1:9")
+        .redis(RedisConfig::new("redis://127.0.0.1:1/").unwrap())
+        .build()
+        .unwrap();
+    let err = within("the start to fail", robot.start())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Store, "{err}");
+    assert!(err.message().contains("redis://127.0.0.1:1/"), "{err}");
+}

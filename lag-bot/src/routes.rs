@@ -55,10 +55,11 @@ use std::sync::Arc;
 
 use crate::Result;
 use crate::client::Client;
+use crate::kv::Kv;
 use crate::model::{Message, RobotInfo};
 
 /// What a robot's own route handlers get as their axum `State`: the robot's state, its
-/// client and its identity. See the [module docs](self).
+/// client, its identity and its key-value store. See the [module docs](self).
 ///
 /// A cheap handle (one `Arc`); axum clones it for every request.
 pub struct RouteCtx<S = ()> {
@@ -69,12 +70,18 @@ struct Inner<S> {
     state: Arc<S>,
     client: Client,
     me: Arc<RobotInfo>,
+    kv: Kv,
 }
 
 impl<S> RouteCtx<S> {
-    pub(crate) fn new(state: Arc<S>, client: Client, me: Arc<RobotInfo>) -> Self {
+    pub(crate) fn new(state: Arc<S>, client: Client, me: Arc<RobotInfo>, kv: Kv) -> Self {
         Self {
-            inner: Arc::new(Inner { state, client, me }),
+            inner: Arc::new(Inner {
+                state,
+                client,
+                me,
+                kv,
+            }),
         }
     }
 
@@ -91,6 +98,12 @@ impl<S> RouteCtx<S> {
     /// The robot's own identity, as Lag reported it at startup.
     pub fn me(&self) -> &RobotInfo {
         &self.inner.me
+    }
+
+    /// The robot's key-value store, the same one its event handlers reach with
+    /// [`Ctx::kv`](crate::Ctx::kv).
+    pub fn kv(&self) -> &Kv {
+        &self.inner.kv
     }
 
     /// Posts `content` in `room_id`, as [`Client::send`].

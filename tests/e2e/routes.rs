@@ -1,6 +1,6 @@
 //! A robot's own HTTP routes (`Robot::routes`): served on the webhook listener of a webhook
 //! robot and on a listener of their own for SSE and long-poll robots, with the robot's state,
-//! client and identity in their handlers, and stopping with the robot.
+//! client, identity and key-value store in their handlers, and stopping with the robot.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,6 +21,20 @@ struct Counter {
 #[command("!hits")]
 async fn hits(ctx: Ctx<Counter>) -> String {
     format!("{} hits", ctx.state().hits.load(Ordering::Relaxed))
+}
+
+/// Says the note left through the route, kept in the robot's key-value store.
+#[command("!note")]
+async fn note(ctx: Ctx<Counter>) -> lag_bot::Result<String> {
+    let note: Option<String> = ctx.kv().get("note").await?;
+    Ok(note.unwrap_or_else(|| "No note.".to_owned()))
+}
+
+async fn leave_note(State(robot): State<RouteCtx<Counter>>, body: String) -> StatusCode {
+    match robot.kv().set("note", &body).await {
+        Ok(()) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 async fn whoami(State(robot): State<RouteCtx<Counter>>) -> String {
@@ -50,11 +64,13 @@ async fn announce(
 fn robot(lag: RobotBuilder) -> lag_bot::Result<Robot<Counter>> {
     let routes = Router::new()
         .route("/whoami", get(whoami))
-        .route("/announce/{room}", post(announce));
+        .route("/announce/{room}", post(announce))
+        .route("/note", post(leave_note));
     Ok(lag
         .state(Counter::default())
         .build_from_env()?
         .command(hits())
+        .command(note())
         .routes(routes))
 }
 
@@ -92,9 +108,20 @@ async fn exercise(kit: &Kit, base: &str) {
     let wrong_method = http.get(format!("{base}/announce/welcome")).send().await;
     assert_eq!(wrong_method.unwrap().status(), 405);
 
-    // The event handlers see the state the route changed.
+    // The event handlers see the state the route changed, and the key-value store.
     kit.member("carol").say("!hits");
     kit.reply().await.assert_text("1 hits");
+    kit.member("carol").say("!note");
+    kit.reply().await.assert_text("No note.");
+    let noted = http
+        .post(format!("{base}/note"))
+        .body("Deploy at noon.")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(noted.status(), 204);
+    kit.member("carol").say("!note");
+    kit.reply().await.assert_text("Deploy at noon.");
 }
 
 #[tokio::test]

@@ -49,6 +49,12 @@
 //!   ran. If a run fell due while the robot was down, [`Missed`] decides: skip it (the default)
 //!   or catch up once, at start, however many runs were missed. The default store keeps the
 //!   times in memory, so only a persistent store (see [`JobStore`]) remembers across restarts.
+//! - **Replicas.** Replicas of one robot sharing a job store (Redis, with the `redis` feature)
+//!   run each run once between them: before a run, a replica claims it in the store
+//!   ([`JobStore::claim_run`]), and the others, whose claim fails, follow the schedule from the
+//!   run that was claimed, so every replica keeps one schedule whenever it started. Runs do not
+//!   overlap on one replica; a run that lasts longer than its period may overlap the next one,
+//!   started on another replica.
 //!
 //! Time is the robot's clock: real time in production, and the test kit's simulated time under
 //! `lag_bot::testing`, where a daily job runs as soon as a test waits for its message.

@@ -294,9 +294,14 @@ impl Redis {
             .inner
             .connection
             .get_or_try_init(|| async {
+                // Few retries per attempt: a robot starting against a Redis that is down fails
+                // within a second, and a command meeting a dropped connection starts another
+                // attempt anyway.
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(TIMEOUT))
-                    .set_response_timeout(Some(TIMEOUT));
+                    .set_response_timeout(Some(TIMEOUT))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_secs(1));
                 ConnectionManager::new_with_config(self.inner.client.clone(), config).await
             })
             .await

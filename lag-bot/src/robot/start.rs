@@ -81,11 +81,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
         for job in &self.jobs {
             tracing::info!(job = %job.name, schedule = %job.schedule, "job");
         }
+        let kv = crate::kv::Kv::new(self.kv);
         let mut app = self.routes.map(|routes| {
             routes.with_state(RouteCtx::new(
                 Arc::clone(&self.state),
                 self.client.clone(),
                 Arc::clone(&me),
+                kv.clone(),
             ))
         });
         let shared = Shared {
@@ -98,7 +100,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             handler_permits: Arc::new(Semaphore::new(self.max_handlers)),
             metrics: self.metrics.clone(),
             conversations: Arc::new(Conversations::new(self.clock.clone())),
-            kv: crate::kv::Kv::new(self.kv),
+            kv,
             #[cfg(feature = "testing")]
             probe: self.probe,
         };
