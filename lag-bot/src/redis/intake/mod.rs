@@ -24,6 +24,9 @@
 //!    (`XREADGROUP`), hands the entries to the robot's dispatcher in stream order (which runs a
 //!    room's events one after another, as in one process), and acknowledges an entry (`XACK`,
 //!    then `XDEL`) after its handlers finished.
+//!    On a graceful stop a worker goes on reading its partitions until they are empty (at
+//!    most 10 s), as a robot in memory finishes what it accepted, waits for those handlers,
+//!    and only then gives its partitions up.
 //! 4. **Take-over.** A replica that takes a partition first claims every entry left
 //!    unacknowledged by the previous holder (`XAUTOCLAIM`, idle time 0: the lease's expiry is
 //!    the timeout, and only the lease holder reads the partition) and runs them, in order,

@@ -22,6 +22,9 @@ use crate::Result;
 use crate::metrics::Metrics;
 use crate::transport::{Admission, Backoff, Delivery, Intake, Offer, Ready};
 
+/// The longest a stopping worker goes on handing over the entries left in its partitions.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
 /// How many entries one read takes from the partitions.
 const BATCH: usize = 128;
 
@@ -74,15 +77,20 @@ impl Worker {
         ready.connected();
         let owned: Owned = Arc::default();
         let acks = TaskTracker::new();
-        let reading = stop.child_token();
-        let coordinator =
-            tokio::spawn(Arc::clone(&this).coordinate(Arc::clone(&owned), reading.clone()));
+        // The leases are kept until the last entry handed over was acknowledged.
+        let holding = CancellationToken::new();
+        let coordinator = tokio::spawn(Arc::clone(&this).coordinate(
+            Arc::clone(&owned),
+            stop.clone(),
+            holding.clone(),
+        ));
         Arc::clone(&this)
-            .read(Arc::clone(&owned), &acks, reading.clone())
+            .read(Arc::clone(&owned), &acks, stop.clone())
             .await;
+        this.drain(&owned, &acks).await;
         acks.close();
         acks.wait().await;
-        reading.cancel();
+        holding.cancel();
         let _ = coordinator.await;
         let held: Vec<u16> = lock(&owned).keys().copied().collect();
         for p in held {
@@ -121,19 +129,83 @@ impl Worker {
     }
 
     /// Keeps this replica's share of partitions: heartbeat, renewals, takes and give-ups, and
-    /// the queue's gauges. Stops when `reading` fires.
-    async fn coordinate(self: Arc<Self>, owned: Owned, reading: CancellationToken) {
+    /// the queue's gauges. Once `stop` fired it only renews what it holds, until `holding`
+    /// fires.
+    async fn coordinate(
+        self: Arc<Self>,
+        owned: Owned,
+        stop: CancellationToken,
+        holding: CancellationToken,
+    ) {
         let tick = self.leases.ttl() / 3;
         loop {
-            if let Err(err) = self.balance(&owned).await {
+            let kept = if stop.is_cancelled() {
+                self.renew_all(&owned).await
+            } else {
+                self.balance(&owned).await
+            };
+            if let Err(err) = kept {
                 tracing::warn!(error = %err, "could not keep the intake's partitions");
             }
             if let Err(err) = self.measure().await {
                 tracing::debug!(error = %err, "could not measure the intake's queue");
             }
             tokio::select! {
-                () = reading.cancelled() => return,
+                () = holding.cancelled() => return,
                 () = tokio::time::sleep(tick) => {}
+            }
+        }
+    }
+
+    /// Renews every lease held, while a stopping worker finishes its entries.
+    async fn renew_all(&self, owned: &Owned) -> Result<()> {
+        let held: Vec<u16> = lock(owned).keys().copied().collect();
+        for p in held {
+            if !self.leases.renew(&self.keys.owner(p)).await? {
+                lock(owned).remove(&p);
+            }
+        }
+        Ok(())
+    }
+
+    /// On stop: hands over what is left in the partitions held (the events appended before the
+    /// robot stopped, as a robot in memory finishes what it accepted), for at most
+    /// [`DRAIN_LIMIT`]; what is appended later waits for another replica.
+    async fn drain(self: &Arc<Self>, owned: &Owned, acks: &TaskTracker) {
+        let deadline = tokio::time::Instant::now() + DRAIN_LIMIT;
+        let parts: Vec<(u16, Phase, Arc<AtomicUsize>)> = lock(owned)
+            .iter()
+            .map(|(p, part)| (*p, part.phase, Arc::clone(&part.busy)))
+            .collect();
+        for (p, phase, busy) in &parts {
+            if *phase == Phase::Claiming {
+                busy.fetch_add(1, Ordering::SeqCst);
+                if let Err(err) = self.claim(*p, busy, acks).await {
+                    tracing::warn!(error = %err, partition = p, "could not claim a partition's entries");
+                }
+                busy.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let streams: Vec<(u16, Arc<AtomicUsize>)> =
+            parts.into_iter().map(|(p, _, busy)| (p, busy)).collect();
+        while !streams.is_empty() && tokio::time::Instant::now() < deadline {
+            let reply = match self.read_once(&streams, None).await {
+                Ok(reply) => reply,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not finish reading the intake");
+                    return;
+                }
+            };
+            if reply.keys.iter().all(|key| key.ids.is_empty()) {
+                return;
+            }
+            for key in reply.keys {
+                if let Some((p, busy)) = streams
+                    .iter()
+                    .find(|(p, _)| self.keys.stream(*p) == key.key)
+                {
+                    self.hand_over(*p, busy, key.ids, acks).await;
+                }
             }
         }
     }
@@ -291,7 +363,7 @@ impl Worker {
             for (_, busy) in &streams {
                 busy.fetch_add(1, Ordering::SeqCst);
             }
-            let read = self.read_once(&streams, block).await;
+            let read = self.read_once(&streams, Some(block)).await;
             let outcome = match read {
                 Ok(reply) => {
                     backoff.reset();
@@ -321,20 +393,23 @@ impl Worker {
         }
     }
 
+    /// One read of `streams`, waiting up to `block` for an entry (not at all with `None`).
     async fn read_once(
         &self,
         streams: &[(u16, Arc<AtomicUsize>)],
-        block: Duration,
+        block: Option<Duration>,
     ) -> Result<StreamReadReply> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(GROUP)
             .arg(self.leases.holder())
             .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(u64::try_from(block.as_millis()).unwrap_or(1000))
-            .arg("STREAMS");
+            .arg(BATCH);
+        if let Some(block) = block {
+            cmd.arg("BLOCK")
+                .arg(u64::try_from(block.as_millis()).unwrap_or(1000).max(1));
+        }
+        cmd.arg("STREAMS");
         for (p, _) in streams {
             cmd.arg(self.keys.stream(*p));
         }
