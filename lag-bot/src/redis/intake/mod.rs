@@ -78,6 +78,7 @@
 //! SSE resume point and the dedup markers.
 
 mod append;
+mod entries;
 mod feed;
 mod keys;
 mod lease;
