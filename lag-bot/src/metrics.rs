@@ -30,6 +30,10 @@ use prometheus_client::registry::Registry;
 /// | `lag_bot_rate_limited_total` | counter | 429 answers seen by the client |
 /// | `lag_bot_connections_open` | gauge | connections the robot's listener holds open |
 /// | `lag_bot_connections_dropped_total` | counter | `reason` (`header_timeout`, `evicted`, `refused`): connections the listener closed without an answer, or refused at its cap |
+/// | `lag_bot_intake_lag` | gauge | durable intake (Redis): events appended and not yet finished, all partitions |
+/// | `lag_bot_intake_pending` | gauge | durable intake: events handed to a worker and not yet acknowledged |
+/// | `lag_bot_intake_claimed_total` | counter | durable intake: unfinished events this replica took over from a previous holder |
+/// | `lag_bot_intake_dead_lettered_total` | counter | durable intake: events this replica gave up after too many attempts |
 ///
 /// ```
 /// let metrics = lag_bot::metrics::Metrics::new();
@@ -55,6 +59,16 @@ struct Inner {
     rate_limited: Counter,
     connections_open: Gauge,
     connections_dropped: Family<ReasonLabels, Counter>,
+    intake: IntakeSeries,
+}
+
+/// The durable intake's series (zero for a robot without Redis).
+#[derive(Default)]
+struct IntakeSeries {
+    lag: Gauge,
+    pending: Gauge,
+    claimed: Counter,
+    dead_lettered: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -207,6 +221,27 @@ impl Metrics {
             "Connections the listener closed without an answer, or refused at its cap",
             connections_dropped.clone(),
         );
+        let intake = IntakeSeries::default();
+        registry.register(
+            "intake_lag",
+            "Durable intake: events appended and not yet finished",
+            intake.lag.clone(),
+        );
+        registry.register(
+            "intake_pending",
+            "Durable intake: events handed to a worker and not yet acknowledged",
+            intake.pending.clone(),
+        );
+        registry.register(
+            "intake_claimed",
+            "Durable intake: unfinished events taken over from a previous holder",
+            intake.claimed.clone(),
+        );
+        registry.register(
+            "intake_dead_lettered",
+            "Durable intake: events given up after too many attempts",
+            intake.dead_lettered.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -221,6 +256,7 @@ impl Metrics {
                 rate_limited,
                 connections_open,
                 connections_dropped,
+                intake,
             }),
         }
     }
@@ -306,6 +342,25 @@ impl Metrics {
             .connections_dropped
             .get_or_create(&ReasonLabels { reason })
             .inc();
+    }
+}
+
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+impl Metrics {
+    pub(crate) fn intake_measured(&self, lag: i64, pending: i64) {
+        self.inner.intake.lag.set(lag);
+        self.inner.intake.pending.set(pending);
+    }
+
+    pub(crate) fn intake_claimed(&self, entries: usize) {
+        self.inner
+            .intake
+            .claimed
+            .inc_by(u64::try_from(entries).unwrap_or(u64::MAX));
+    }
+
+    pub(crate) fn intake_dead_lettered(&self) {
+        self.inner.intake.dead_lettered.inc();
     }
 }
 

@@ -22,6 +22,7 @@ mod kit;
 mod moderation;
 mod notify;
 mod poll;
+mod replicas;
 mod routes;
 mod runtime;
 mod sse;

@@ -28,6 +28,7 @@
 //! ```
 
 mod envelope;
+mod lane;
 mod payloads;
 mod webhook_body;
 mod wire;
@@ -38,6 +39,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use envelope::Envelope;
+pub(crate) use lane::lane_key;
 pub use payloads::{
     MemberJoin, MemberLeave, MemberRoleChanged, PresenceUpdate, RobotMentioned, RoomCreated,
     RoomDeleted, RoomMessage, RoomMessageDeleted, RoomMessageEdited, ServerUpdated, VoiceJoin,

@@ -89,6 +89,11 @@ pub use limiter::RedisLimiter;
 
 use crate::{Error, ErrorKind, Result};
 
+pub mod intake;
+
+pub(crate) use intake::DurableIntake;
+pub use intake::IntakeConfig;
+
 /// Where a robot's Redis is and the prefix of every key it writes there.
 ///
 /// ```
@@ -302,6 +307,17 @@ impl Redis {
             .await
             .map_err(|err| self.error("connecting", err))?;
         Ok(connection.clone())
+    }
+
+    /// A connection of its own (not the shared one), for a consumer whose blocking reads would
+    /// hold up every other command on a shared connection.
+    pub(crate) async fn dedicated_connection(&self) -> Result<ConnectionManager> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT));
+        ConnectionManager::new_with_config(self.inner.client.clone(), config)
+            .await
+            .map_err(|err| self.error("connecting", err))
     }
 
     /// A [`ErrorKind::Store`] error for a failed Redis command.

@@ -28,7 +28,7 @@ use crate::events::{Envelope, Event};
 use crate::metrics::Metrics;
 use crate::model::RobotInfo;
 use crate::reply::Run;
-use crate::transport::{Admission, Claim, Dedup, Delivery, Intake, Offer, OnStoreError};
+use crate::transport::{Admission, Claim, Dedup, Delivery, Handled, Intake, Offer, OnStoreError};
 use crate::{Error, ErrorKind};
 
 /// What every handler run needs, shared by all of them.
@@ -54,7 +54,7 @@ struct Job {
     transport: &'static str,
     envelope: Envelope,
     _slot: OwnedSemaphorePermit,
-    done: Option<oneshot::Sender<()>>,
+    done: Option<oneshot::Sender<Handled>>,
 }
 
 /// Feeds deliveries to handlers. The queue is a semaphore of `capacity` slots: a delivery holds
@@ -166,7 +166,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                 }
                 drop(slot);
                 if let Some(done) = done {
-                    let _ = done.send(());
+                    let _ = done.send(Handled { failed: false });
                 }
                 return Offer::Accepted(receiver);
             }
@@ -239,10 +239,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
             room_id = envelope.event().room_id(),
             transport,
         );
-        async {
+        let failed = async {
             if let Some(reason) = ignore_reason(envelope.event(), &self.me.id, self.allow_robots) {
                 tracing::debug!(?reason, "event ignored");
-                return;
+                return false;
             }
             let mut ctx = Ctx::new(
                 Arc::clone(&self.state),
@@ -273,19 +273,21 @@ impl<S: Send + Sync + 'static> Shared<S> {
                         ),
                     );
                     self.report("dispatch".into(), error, true, &ctx).await;
-                    return;
+                    return true;
                 }
             };
             if runs.is_empty() {
                 tracing::trace!("no handler for this event");
-                return;
+                return false;
             }
             release.start(runs.len());
-            join_all(runs.into_iter().map(|run| async {
-                self.run(&ctx, run).await;
+            let failures = join_all(runs.into_iter().map(|run| async {
+                let failed = self.run(&ctx, run).await;
                 release.finished();
+                failed
             }))
             .await;
+            failures.into_iter().any(|failed| failed)
         }
         .instrument(span)
         .await;
@@ -296,17 +298,18 @@ impl<S: Send + Sync + 'static> Shared<S> {
         self.metrics.queue_depth().dec();
         drop(_slot);
         if let Some(done) = done {
-            let _ = done.send(());
+            let _ = done.send(Handled { failed });
         }
     }
 
-    /// Runs one handler (or job) to the end: its permit, metrics, panics and errors.
-    pub(crate) async fn run(&self, ctx: &Ctx<S>, run: Run) {
+    /// Runs one handler (or job) to the end: its permit, metrics, panics and errors. `true`
+    /// when it failed (an error or a panic; the end of a conversation is not a failure).
+    pub(crate) async fn run(&self, ctx: &Ctx<S>, run: Run) -> bool {
         let name = run.name.clone();
         let span = tracing::info_span!("handler", handler = %name);
         async {
             let Ok(_permit) = self.handler_permits.acquire().await else {
-                return;
+                return false;
             };
             self.metrics.handlers_running().inc();
             let started = Instant::now();
@@ -321,10 +324,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
             self.metrics.handlers_running().dec();
             self.metrics.handler_finished(&name, started.elapsed());
             let (error, panicked) = match outcome {
-                Ok(Ok(())) => return,
+                Ok(Ok(())) => return false,
                 Ok(Err(error)) if error.conversation_end().is_some() => {
                     self.conversation_ended(ctx, &name, &error).await;
-                    return;
+                    return false;
                 }
                 Ok(Err(error)) => (error, false),
                 Err(panic) => {
@@ -336,9 +339,10 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 }
             };
             self.report(name.clone(), error, panicked, ctx).await;
+            true
         }
         .instrument(span)
-        .await;
+        .await
     }
 
     /// Tells the room that a conversation ended without an answer; not a failure.

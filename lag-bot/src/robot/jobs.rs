@@ -134,7 +134,7 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
             }
         };
         let going_on = tokio::select! {
-            () = &mut running => true,
+            _ = &mut running => true,
             () = timeout => {
                 let limit = crate::command::format_duration(job.timeout.unwrap_or_default());
                 let error = Error::new(ErrorKind::Handler, format!("job `{}` took longer than its timeout of {limit} and was stopped", job.name));
@@ -143,7 +143,7 @@ impl<S: Send + Sync + 'static> Scheduler<S> {
             }
             () = self.stop.cancelled() => {
                 tokio::select! {
-                    () = &mut running => {}
+                    _ = &mut running => {}
                     () = self.clock.sleep(job.grace) => {
                         let grace = crate::command::format_duration(job.grace);
                         let error = Error::new(ErrorKind::Handler, format!("job `{}` was stopped: the robot stopped and the job's grace of {grace} ran out", job.name));

@@ -34,11 +34,14 @@ mod dispatch;
 mod error_hook;
 mod handle;
 mod handlers;
+mod health;
 mod ignore;
 mod jobs;
 mod lanes;
 #[cfg(feature = "testing")]
 pub(crate) mod probe;
+#[cfg(feature = "redis")]
+mod replicated;
 mod shutdown;
 mod start;
 
@@ -109,6 +112,9 @@ pub struct Robot<S = ()> {
     /// The Redis the robot's replicas share, when configured.
     #[cfg(feature = "redis")]
     redis: Option<crate::redis::Redis>,
+    /// The durable intake's settings, used when the robot has Redis.
+    #[cfg(feature = "redis")]
+    intake: crate::redis::IntakeConfig,
     /// The local Lag of dev mode, opened as a chat when the robot starts.
     #[cfg(feature = "dev")]
     dev: Option<crate::dev::DevLag>,
@@ -191,6 +197,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
             shutdown: Shutdown::new(),
             #[cfg(feature = "redis")]
             redis: None,
+            #[cfg(feature = "redis")]
+            intake: crate::redis::IntakeConfig::new(),
             #[cfg(feature = "dev")]
             dev: None,
             #[cfg(feature = "testing")]
@@ -343,6 +351,15 @@ impl<S: Send + Sync + 'static> Robot<S> {
     #[cfg(feature = "redis")]
     pub fn redis(&self) -> Option<&crate::redis::Redis> {
         self.redis.as_ref()
+    }
+
+    /// Settings of the durable intake a robot with Redis receives its events through:
+    /// partitions, attempts before the dead letters, leases (see
+    /// [`IntakeConfig`](crate::redis::IntakeConfig)). Without Redis they are not used.
+    #[cfg(feature = "redis")]
+    pub fn intake(mut self, config: crate::redis::IntakeConfig) -> Self {
+        self.intake = config;
+        self
     }
 
     /// Makes `redis` the robot's shared store: dedup, cooldowns, the jobs' runs and the

@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use super::dispatch::{Dispatcher, Shared};
 use super::handle::joined;
 use super::handlers::Handlers;
+use super::health::Health;
 use super::jobs::Scheduler;
 use super::{Robot, RobotHandle, Shutdown};
 use crate::command::conversation::Conversations;
@@ -42,9 +43,13 @@ impl<S: Send + Sync + 'static> Robot<S> {
     /// `ErrorKind::Store` when the robot shares its state through a Redis that does not answer.
     pub async fn start(self) -> Result<RobotHandle> {
         #[cfg(feature = "redis")]
-        if let Some(redis) = &self.redis {
-            redis.ping().await?;
-        }
+        let durable = match &self.redis {
+            Some(redis) => {
+                redis.ping().await?;
+                Some(super::replicated::Durable::connect(redis, self.intake, &self.metrics).await?)
+            }
+            None => None,
+        };
         let asked = std::time::Instant::now();
         let me = Arc::new(self.client.me().await?);
         let round_trip = asked.elapsed();
@@ -100,8 +105,21 @@ impl<S: Send + Sync + 'static> Robot<S> {
             probe: self.probe,
         };
         let capacity = u32::try_from(self.queue_capacity).unwrap_or(u32::MAX);
-        let dispatcher = Arc::new(Dispatcher::new(shared, Dedup::new(self.dedup), capacity));
+        // With the durable intake, deliveries are deduplicated as they are appended.
+        #[cfg(feature = "redis")]
+        let dedup = match &durable {
+            Some(_) => Dedup::upstream(),
+            None => Dedup::new(self.dedup),
+        };
+        #[cfg(not(feature = "redis"))]
+        let dedup = Dedup::new(self.dedup);
+        let dispatcher = Arc::new(Dispatcher::new(shared, dedup, capacity));
         let intake: Arc<dyn Intake> = dispatcher.clone();
+        #[cfg(feature = "redis")]
+        let intake = match &durable {
+            Some(durable) => durable.appender(),
+            None => intake,
+        };
 
         // Bind every listener before anything runs, so a taken port fails `start` cleanly.
         let webhook_listener = match &self.transport {
@@ -143,19 +161,50 @@ impl<S: Send + Sync + 'static> Robot<S> {
         let last_event_id = Arc::new(Mutex::new(None));
         let mut webhook = None;
         let mut servers = Vec::new();
+        let health = Health::default();
         let (ready, connected) = Ready::new();
+        let connected = health.watch(connected);
+        // Replicated, the worker and the event connection's holder are the consumer.
+        #[cfg(feature = "redis")]
+        let (ready, replicated, health) = match &durable {
+            Some(durable) => {
+                let consumers = super::replicated::Consumers {
+                    client: self.client.clone(),
+                    metrics: self.metrics.clone(),
+                    last_event_id: Arc::clone(&last_event_id),
+                    accepted_after: transport::poll::accepted_after(round_trip),
+                    ready,
+                    stop: stop_consumer.clone(),
+                };
+                let consumer = durable.spawn(self.transport.clone(), dispatcher.clone(), consumers);
+                (
+                    Ready::new().0,
+                    Some(consumer),
+                    health.with_store(durable.check()),
+                )
+            }
+            None => (ready, None, health),
+        };
+        #[cfg(not(feature = "redis"))]
+        let replicated: Option<JoinHandle<Result<()>>> = None;
+        let is_replicated = replicated.is_some();
         let mut consumer: Option<JoinHandle<Result<()>>> = match self.transport {
             Transport::Webhook(config) => {
                 let service =
                     WebhookService::new(&config, Arc::clone(&intake), self.metrics.clone());
                 if let Some(listener) = webhook_listener {
+                    // The probes sit beside the metrics, when the receiver serves them.
+                    let app = match &config.metrics_path {
+                        Some(_) => Some(health.routes(app.take())),
+                        None => app.take(),
+                    };
                     let routes = Routes {
                         webhook: Some((config.path.clone(), service.clone())),
                         metrics: config
                             .metrics_path
                             .clone()
                             .map(|p| (p, self.metrics.clone())),
-                        app: app.take(),
+                        app,
                     };
                     tracing::info!(addr = ?local_addr, path = config.path, "webhook receiver listening");
                     servers.push(tokio::spawn(server::serve(
@@ -164,9 +213,11 @@ impl<S: Send + Sync + 'static> Robot<S> {
                         stop_server.clone(),
                     )));
                 }
+                health.connected();
                 webhook = Some(service);
-                None
+                replicated
             }
+            Transport::Sse(_) | Transport::Poll(_) if is_replicated => replicated,
             Transport::Sse(config) => Some(tokio::spawn(transport::sse::run(
                 self.client.clone(),
                 config,
@@ -190,7 +241,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             let routes = Routes {
                 webhook: None,
                 metrics: Some(("/metrics".to_owned(), self.metrics.clone())),
-                app: None,
+                app: Some(health.routes(None)),
             };
             tracing::info!(addr = ?metrics_addr, "metrics listening");
             servers.push(tokio::spawn(server::serve(
@@ -249,6 +300,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             jobs,
             dispatcher,
             stop_server,
+            health,
         );
         let supervisor = tokio::spawn(async move {
             let outcome = supervised.await;
@@ -304,6 +356,7 @@ async fn supervise<S: Send + Sync + 'static>(
     jobs: TaskTracker,
     dispatcher: Arc<Dispatcher<S>>,
     stop_server: CancellationToken,
+    health: Health,
 ) -> Result<()> {
     enum Woke {
         Shutdown,
@@ -327,6 +380,7 @@ async fn supervise<S: Send + Sync + 'static>(
         } => Woke::Server(result, index),
     };
     shutdown.trigger();
+    health.stopping();
     let mut outcome = Ok(());
     match woke {
         Woke::Shutdown => {}

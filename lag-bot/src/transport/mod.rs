@@ -19,6 +19,10 @@ use crate::events::Envelope;
 use crate::metrics::{Metrics, Outcome};
 use crate::{Error, ErrorKind, Result};
 
+#[cfg(feature = "redis")]
+pub(crate) use backoff::Backoff;
+#[cfg(feature = "redis")]
+pub(crate) use dedup::dedup_keys;
 pub(crate) use dedup::{Claim, Dedup, OnStoreError};
 pub use dedup::{DedupStore, MemoryDedup};
 pub use poll::PollConfig;
@@ -172,7 +176,7 @@ pub(crate) enum Admission {
 #[derive(Debug)]
 pub(crate) enum Offer {
     /// Queued; with a receiver that fires when its handlers finished, when asked for.
-    Accepted(Option<oneshot::Receiver<()>>),
+    Accepted(Option<oneshot::Receiver<Handled>>),
     /// Already accepted once.
     Duplicate,
     /// No room in the queue.
@@ -181,6 +185,13 @@ pub(crate) enum Offer {
     Closed,
     /// The dedup store failed.
     Failed(Error),
+}
+
+/// How an accepted delivery's handlers ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Handled {
+    /// Whether a handler failed (an error or a panic; a conversation's end is not a failure).
+    pub(crate) failed: bool,
 }
 
 /// Where transports hand their deliveries: the robot's dispatcher.

@@ -30,19 +30,30 @@ pub(crate) enum OnStoreError {
 
 /// The robot's deduplication: which ids a delivery is known by, claimed in its store.
 pub(crate) struct Dedup {
-    store: Arc<dyn DedupStore>,
+    /// `None` when deliveries were deduplicated before they reached the dispatcher (the
+    /// durable intake does it as it appends them).
+    store: Option<Arc<dyn DedupStore>>,
 }
 
 impl Dedup {
     pub(crate) fn new(store: Arc<dyn DedupStore>) -> Self {
-        Self { store }
+        Self { store: Some(store) }
+    }
+
+    /// No deduplication here: it happened upstream, and a delivery offered again is a retry.
+    #[cfg(feature = "redis")]
+    pub(crate) fn upstream() -> Self {
+        Self { store: None }
     }
 
     /// Claims every id of `envelope`: [`Claim::Fresh`] when none was claimed before.
     pub(crate) async fn claim(&self, envelope: &Envelope, on_error: OnStoreError) -> Claim {
+        let Some(store) = &self.store else {
+            return Claim::Fresh;
+        };
         let mut claimed = Vec::with_capacity(2);
         for key in dedup_keys(envelope) {
-            match self.store.claim(&key).await {
+            match store.claim(&key).await {
                 Ok(true) => claimed.push(key),
                 Ok(false) => {
                     tracing::debug!(key, "duplicate delivery dropped");
@@ -61,8 +72,11 @@ impl Dedup {
     }
 
     async fn release(&self, keys: &[String]) {
+        let Some(store) = &self.store else {
+            return;
+        };
         for key in keys {
-            if let Err(err) = self.store.release(key).await {
+            if let Err(err) = store.release(key).await {
                 tracing::warn!(error = %err, key, "could not release a dedup claim");
             }
         }

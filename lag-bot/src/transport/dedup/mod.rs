@@ -11,6 +11,8 @@ use async_trait::async_trait;
 
 use crate::Result;
 
+#[cfg(feature = "redis")]
+pub(crate) use claim::dedup_keys;
 pub(crate) use claim::{Claim, Dedup, OnStoreError};
 
 /// Where a robot remembers the ids of the deliveries it has accepted.
