@@ -63,7 +63,8 @@
 //! after a first start) and the stored values.
 //!
 //! When Redis cannot be reached, each store fails the way its trait says: a webhook delivery
-//! is refused (Lag redelivers it), an SSE or long-poll event runs unrecorded, an outgoing call
+//! is refused (Lag redelivers it), an SSE or long-poll event waits for Redis (see
+//! [`intake`](crate::redis::intake#when-redis-is-away)), an outgoing call
 //! fails with [`ErrorKind::Store`], a command with a cooldown fails with it and goes to the
 //! error hook, a key-value call returns it, and a job runs (it cannot be claimed, and running
 //! beats missing it). The connection reconnects by itself.
