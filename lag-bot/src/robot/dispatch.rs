@@ -57,6 +57,23 @@ struct Job {
     done: Option<oneshot::Sender<Handled>>,
 }
 
+/// What an event starts, decided in its lane before any task is spawned.
+enum Start<S> {
+    /// Ignored, or no handler wants it: finished at once.
+    Nothing,
+    /// Choosing its handlers panicked: reported to the error hook.
+    Panicked(Error, Ctx<S>),
+    /// These handlers run, with this context.
+    Runs(Ctx<S>, Vec<Run>),
+}
+
+/// What an event holds until it is finished.
+struct Finish {
+    envelope: Arc<Envelope>,
+    _slot: OwnedSemaphorePermit,
+    done: Option<oneshot::Sender<Handled>>,
+}
+
 /// Feeds deliveries to handlers. The queue is a semaphore of `capacity` slots: a delivery holds
 /// a slot from acceptance until its handlers finished, so "full" and "drained" are exact.
 pub(crate) struct Dispatcher<S> {
@@ -211,20 +228,6 @@ impl<S: Send + Sync + 'static> Shared<S> {
     /// when every unfinished one waits in a conversation: the room's next event may start
     /// then. The task holds the event's queue slot until the handlers finish.
     async fn handle(self: Arc<Self>, job: Job, tracker: &TaskTracker) {
-        let release = Arc::new(Release::new());
-        #[cfg(feature = "testing")]
-        if let (Some(probe), Some(id)) = (&self.probe, job.envelope.id()) {
-            probe.running(id, &release);
-        }
-        let for_task = Arc::clone(&release);
-        let work = tracker.spawn(Arc::clone(&self).handle_all(job, for_task));
-        tokio::select! {
-            _ = work => {}
-            () = release.released() => {}
-        }
-    }
-
-    async fn handle_all(self: Arc<Self>, job: Job, release: Arc<Release>) {
         let Job {
             transport,
             envelope,
@@ -239,62 +242,112 @@ impl<S: Send + Sync + 'static> Shared<S> {
             room_id = envelope.event().room_id(),
             transport,
         );
-        let failed = async {
-            if let Some(reason) = ignore_reason(envelope.event(), &self.me.id, self.allow_robots) {
-                tracing::debug!(?reason, "event ignored");
-                return false;
-            }
-            let mut ctx = Ctx::new(
-                Arc::clone(&self.state),
-                self.client.clone(),
-                Arc::clone(&self.me),
-                Arc::clone(&envelope),
-                self.kv.clone(),
-            );
-            if matches!(envelope.event(), Event::RoomMessage(_)) {
-                let options = self.handlers.options();
-                ctx = ctx.with_conversation(Arc::new(Talk {
-                    conversations: Arc::clone(&self.conversations),
-                    release: Arc::clone(&release),
-                    timeout: options.conversation_timeout_length(),
-                    attempts: options.answer_attempt_count(),
-                    texts: options.texts_arc(),
-                }));
-            }
-            let runs = match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx)))
-            {
-                Ok(runs) => runs,
-                Err(panic) => {
-                    let error = Error::new(
-                        ErrorKind::Handler,
-                        format!(
-                            "a handler panicked before it started: {}",
-                            panic_message(&*panic)
-                        ),
-                    );
-                    self.report("dispatch".into(), error, true, &ctx).await;
-                    return true;
-                }
-            };
-            if runs.is_empty() {
-                tracing::trace!("no handler for this event");
-                return false;
-            }
-            release.start(runs.len());
-            let failures = join_all(runs.into_iter().map(|run| async {
-                let failed = self.run(&ctx, run).await;
-                release.finished();
-                failed
-            }))
-            .await;
-            failures.into_iter().any(|failed| failed)
+        let release = Arc::new(Release::new());
+        #[cfg(feature = "testing")]
+        if let (Some(probe), Some(id)) = (&self.probe, envelope.id()) {
+            probe.running(id, &release);
         }
-        .instrument(span)
-        .await;
+        let start = span.in_scope(|| self.start(&envelope, &release));
+        let finish = Finish {
+            envelope,
+            _slot,
+            done,
+        };
+        // Most events start nothing (chat that is no command): they finish here, in the lane,
+        // with no task spawned for them.
+        if matches!(start, Start::Nothing) {
+            self.finish(finish, false);
+            return;
+        }
+        let for_task = Arc::clone(&release);
+        let work = tracker.spawn(
+            Arc::clone(&self)
+                .handle_all(start, for_task, finish)
+                .instrument(span),
+        );
+        tokio::select! {
+            _ = work => {}
+            () = release.released() => {}
+        }
+    }
+
+    /// Decides what an event starts: nothing (ignored, or no handler wants it), or its
+    /// handlers with their context.
+    fn start(&self, envelope: &Arc<Envelope>, release: &Arc<Release>) -> Start<S> {
+        if let Some(reason) = ignore_reason(envelope.event(), &self.me.id, self.allow_robots) {
+            tracing::debug!(?reason, "event ignored");
+            return Start::Nothing;
+        }
+        let mut ctx = Ctx::new(
+            Arc::clone(&self.state),
+            self.client.clone(),
+            Arc::clone(&self.me),
+            Arc::clone(envelope),
+            self.kv.clone(),
+        );
+        if matches!(envelope.event(), Event::RoomMessage(_)) {
+            let options = self.handlers.options();
+            ctx = ctx.with_conversation(Arc::new(Talk {
+                conversations: Arc::clone(&self.conversations),
+                release: Arc::clone(release),
+                timeout: options.conversation_timeout_length(),
+                attempts: options.answer_attempt_count(),
+                texts: options.texts_arc(),
+            }));
+        }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx))) {
+            Ok(runs) if runs.is_empty() => {
+                tracing::trace!("no handler for this event");
+                Start::Nothing
+            }
+            Ok(runs) => Start::Runs(ctx, runs),
+            Err(panic) => {
+                let error = Error::new(
+                    ErrorKind::Handler,
+                    format!(
+                        "a handler panicked before it started: {}",
+                        panic_message(&*panic)
+                    ),
+                );
+                Start::Panicked(error, ctx)
+            }
+        }
+    }
+
+    async fn handle_all(self: Arc<Self>, start: Start<S>, release: Arc<Release>, finish: Finish) {
+        let failed = match start {
+            Start::Nothing => false,
+            Start::Panicked(error, ctx) => {
+                self.report("dispatch".into(), error, true, &ctx).await;
+                true
+            }
+            Start::Runs(ctx, runs) => {
+                release.start(runs.len());
+                let failures = join_all(runs.into_iter().map(|run| async {
+                    let failed = self.run(&ctx, run).await;
+                    release.finished();
+                    failed
+                }))
+                .await;
+                failures.into_iter().any(|failed| failed)
+            }
+        };
+        self.finish(finish, failed);
+    }
+
+    /// The event is done: its queue slot is free, and whoever waits for it hears how it went.
+    fn finish(&self, finish: Finish, failed: bool) {
+        let Finish {
+            envelope,
+            _slot,
+            done,
+        } = finish;
         #[cfg(feature = "testing")]
         if let (Some(probe), Some(id)) = (&self.probe, envelope.id()) {
             probe.finished(id, envelope.event_type());
         }
+        #[cfg(not(feature = "testing"))]
+        drop(envelope);
         self.metrics.queue_depth().dec();
         drop(_slot);
         if let Some(done) = done {

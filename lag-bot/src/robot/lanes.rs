@@ -51,6 +51,9 @@ impl<J: Send + 'static> Lanes<J> {
             let mut job = job;
             loop {
                 contained(run(job)).await;
+                // Most jobs finish without awaiting anything: yield now and then, so that a
+                // busy room's lane shares its thread with the receiver.
+                tokio::task::consume_budget().await;
                 let mut lanes = waiting.lock().unwrap_or_else(PoisonError::into_inner);
                 match lanes.get_mut(&key).and_then(VecDeque::pop_front) {
                     Some(next) => job = next,
