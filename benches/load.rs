@@ -242,6 +242,8 @@ struct Run {
     client_cpu_s: f64,
     server_allocs: u64,
     peak_kib: u64,
+    /// The peak of its private resident memory (`RssAnon`), without the shared file pages.
+    peak_private_kib: u64,
 }
 
 impl Run {
@@ -339,6 +341,7 @@ fn drive(options: Options) {
             let replies_before = lag.replies();
             let (cpu_before, allocs_before) = (server.cpu_seconds(), server.allocations());
             let client_before = cpu_seconds("/proc/self/stat");
+            let private = server.sample_private();
             let mut run = runtime.block_on(fire(target, options.clone()));
             // Let queued events finish before counting what they cost.
             std::thread::sleep(Duration::from_millis(300));
@@ -346,6 +349,7 @@ fn drive(options: Options) {
             run.client_cpu_s = cpu_seconds("/proc/self/stat") - client_before;
             run.server_allocs = server.allocations() - allocs_before;
             run.peak_kib = server.status_kib("VmHWM");
+            run.peak_private_kib = private.stop();
             server.stop();
             report(&format!("{role} #{rep}"), &run);
             if role == "robot" && options.command_percent() > 0 {
@@ -365,7 +369,7 @@ fn report(label: &str, run: &Run) {
     let failures: u64 = run.failures.values().sum();
     println!(
         "{label:<9} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  server CPU {:>5.1} µs/delivery  \
-         client CPU {:>5.1} µs  allocs {:>6.1}/delivery  peak {:>5.1} MiB  failures {failures}",
+         client CPU {:>5.1} µs  allocs {:>6.1}/delivery  peak {:>5.1} MiB (private {:>4.1})  failures {failures}",
         run.per_second(),
         run.percentile_ms(0.5),
         run.percentile_ms(0.99),
@@ -374,6 +378,7 @@ fn report(label: &str, run: &Run) {
         run.client_cpu_us_per_delivery(),
         run.allocs_per_delivery(),
         run.peak_kib as f64 / 1024.0,
+        run.peak_private_kib as f64 / 1024.0,
     );
     for (why, count) in &run.failures {
         println!("          {count} × {why}");
@@ -404,13 +409,16 @@ fn summarise(results: &BTreeMap<&str, Vec<Run>>) {
         (min, max)
     };
     println!("\nmedian over repetitions (min–max), robot / floor:");
-    let rows: [Metric<'_>; 6] = [
+    let rows: [Metric<'_>; 7] = [
         ("deliveries/s", &Run::per_second),
         ("p50 ms", &|r: &Run| r.percentile_ms(0.5)),
         ("p99 ms", &|r: &Run| r.percentile_ms(0.99)),
         ("server CPU µs/delivery", &Run::cpu_us_per_delivery),
         ("allocations/delivery", &Run::allocs_per_delivery),
         ("peak MiB", &|r: &Run| r.peak_kib as f64 / 1024.0),
+        ("peak private MiB", &|r: &Run| {
+            r.peak_private_kib as f64 / 1024.0
+        }),
     ];
     for (name, f) in rows {
         let (r, fl) = (median(robot, f), median(floor, f));

@@ -5,6 +5,8 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Command as Process, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -183,6 +185,30 @@ async fn answer_stats() {
     .unwrap();
 }
 
+/// A line of `/proc/PID/status` in KiB (0 when it cannot be read).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The peak of a child's private resident memory, sampled every 10 ms until [`stop`](Self::stop).
+pub struct PrivatePeak {
+    stop: Arc<AtomicBool>,
+    sampler: std::thread::JoinHandle<u64>,
+}
+
+impl PrivatePeak {
+    /// The highest `RssAnon` seen, in KiB.
+    pub fn stop(self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.sampler.join().unwrap_or(0)
+    }
+}
+
 /// A server child and its pipes.
 pub struct Server {
     child: Child,
@@ -248,13 +274,25 @@ impl Server {
 
     /// A line of `/proc/PID/status` in KiB, e.g. `VmHWM` (peak) or `VmRSS` (now).
     pub fn status_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
+        status_kib(self.child.id(), field)
+    }
+
+    /// Starts sampling the child's private resident memory (`RssAnon`: its heap, stacks and
+    /// other memory of its own, without the executable's and libraries' pages it shares with
+    /// the page cache), whose peak the kernel does not keep.
+    pub fn sample_private(&self) -> PrivatePeak {
+        let pid = self.child.id();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0;
+            while !stopped.load(Ordering::Relaxed) {
+                peak = peak.max(status_kib(pid, "RssAnon"));
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            peak.max(status_kib(pid, "RssAnon"))
+        });
+        PrivatePeak { stop, sampler }
     }
 
     /// How many files the child holds open (`/proc/PID/fd`).
