@@ -506,21 +506,49 @@ async fn type_text(browser: &Client, text: &str) {
         .unwrap();
 }
 
+/// Clicks the element `selector` finds, looking it up again if a redraw made it stale.
 async fn click(browser: &Client, selector: &str) {
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css(selector))
-        .await
-        .unwrap_or_else(|e| panic!("no {selector} in the page: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
+    let started = std::time::Instant::now();
+    loop {
+        let clicked = browser
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(selector))
+            .await
+            .unwrap_or_else(|e| panic!("no {selector} in the page: {e}"))
+            .click()
+            .await;
+        match clicked {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot click {selector}: {e}"),
+        }
+    }
 }
 
 /// Focuses and clicks the button labelled `label` inside `within` (message actions show on
-/// hover or focus).
+/// hover or focus). Live updates may redraw the list between finding the button and clicking
+/// it; a button gone stale is looked up again, within [`PATIENCE`].
 async fn click_button(browser: &Client, within: &str, label: &str) {
+    let started = std::time::Instant::now();
+    loop {
+        match try_click_button(browser, within, label).await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() && started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("cannot click {label:?} in {within}: {e}"),
+        }
+    }
+}
+
+async fn try_click_button(
+    browser: &Client,
+    within: &str,
+    label: &str,
+) -> Result<(), fantoccini::error::CmdError> {
     let xpath = format!(".//button[normalize-space(text())='{label}']");
     let scope = browser
         .wait()
@@ -528,21 +556,16 @@ async fn click_button(browser: &Client, within: &str, label: &str) {
         .for_element(Locator::Css(within))
         .await
         .unwrap_or_else(|e| panic!("no {within} in the page: {e}"));
-    let button = scope
-        .find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no {label:?} button in {within}: {e}"));
+    let button = match scope.find(Locator::XPath(&xpath)).await {
+        Ok(button) => button,
+        Err(e) if e.is_stale_element_reference() => return Err(e),
+        Err(e) => panic!("no {label:?} button in {within}: {e}"),
+    };
+    let element = serde_json::to_value(&button).expect("an element is JSON");
     browser
-        .execute(
-            "arguments[0].focus();",
-            vec![serde_json::to_value(&button).unwrap()],
-        )
-        .await
-        .unwrap();
-    button
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {label:?} in {within}: {e}"));
+        .execute("arguments[0].focus();", vec![element])
+        .await?;
+    button.click().await
 }
 
 /// Runs `script` until it returns something other than null or false; fails after
