@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::error::CmdError;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::FutureExt as _;
@@ -508,22 +509,30 @@ async fn type_text(browser: &Client, text: &str) {
 
 /// Clicks the element `selector` finds, looking it up again if a redraw made it stale.
 async fn click(browser: &Client, selector: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        let clicked = browser
+    unless_stale(&format!("click {selector}"), async || {
+        browser
             .wait()
             .at_most(PATIENCE)
             .for_element(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("no {selector} in the page: {e}"))
             .click()
-            .await;
-        match clicked {
+            .await
+    })
+    .await;
+}
+
+/// Runs `attempt` again while it fails only because live updates redrew the element it
+/// found (a stale element), within [`PATIENCE`]; any other failure fails the test.
+async fn unless_stale(what: &str, mut attempt: impl AsyncFnMut() -> Result<(), CmdError>) {
+    let started = std::time::Instant::now();
+    loop {
+        match attempt().await {
             Ok(()) => return,
             Err(e) if e.is_stale_element_reference() && started.elapsed() < PATIENCE => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(e) => panic!("cannot click {selector}: {e}"),
+            Err(e) => panic!("cannot {what}: {e}"),
         }
     }
 }
@@ -532,23 +541,13 @@ async fn click(browser: &Client, selector: &str) {
 /// hover or focus). Live updates may redraw the list between finding the button and clicking
 /// it; a button gone stale is looked up again, within [`PATIENCE`].
 async fn click_button(browser: &Client, within: &str, label: &str) {
-    let started = std::time::Instant::now();
-    loop {
-        match try_click_button(browser, within, label).await {
-            Ok(()) => return,
-            Err(e) if e.is_stale_element_reference() && started.elapsed() < PATIENCE => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("cannot click {label:?} in {within}: {e}"),
-        }
-    }
+    unless_stale(&format!("click {label:?} in {within}"), async || {
+        try_click_button(browser, within, label).await
+    })
+    .await;
 }
 
-async fn try_click_button(
-    browser: &Client,
-    within: &str,
-    label: &str,
-) -> Result<(), fantoccini::error::CmdError> {
+async fn try_click_button(browser: &Client, within: &str, label: &str) -> Result<(), CmdError> {
     let xpath = format!(".//button[normalize-space(text())='{label}']");
     let scope = browser
         .wait()
