@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use lag_bot::command::Command;
 use lag_bot::events::Event;
 use lag_bot::transport::{Ack, WebhookConfig};
 use lag_bot::{Ctx, Listener, Robot, RobotHandle};
@@ -376,6 +377,48 @@ async fn acknowledging_after_handlers_waits_for_them() {
         ["slow"],
         "the handler had finished before the answer"
     );
+    stop(handle, world).await;
+}
+
+#[tokio::test]
+async fn a_message_no_handler_wants_is_done_at_once_behind_a_busy_room() {
+    let world = world(lag_sim::Transport::LongPoll).await;
+    let gate = Arc::new(Semaphore::new(0));
+    let held = Arc::clone(&gate);
+    let slow = Command::new("!slow", move |_ctx: Ctx| {
+        let gate = Arc::clone(&held);
+        async move {
+            gate.acquire().await.expect("the gate stays open").forget();
+            "done"
+        }
+    });
+    let handle = receiver(&world, |c| {
+        c.ack(Ack::Handled {
+            within: Duration::from_secs(10),
+        })
+    })
+    .command(slow)
+    .start()
+    .await
+    .unwrap();
+    let lag = Arc::new(Lag::new(&handle, &world));
+
+    let body = world.message_body("msg_1", "!slow");
+    let poster = Arc::clone(&lag);
+    let command = tokio::spawn(async move { poster.deliver("evt_1", &body).await });
+    eventually("the command to run", || {
+        (metric(handle.metrics(), "lag_bot_queue_depth") == 1.0).then_some(())
+    })
+    .await;
+    // The same room's lane is busy with the command; plain chat needs no lane and is done.
+    let chat = world.message_body("msg_2", "just chatting");
+    let (status, text) = within("the chat's answer", lag.deliver("evt_2", &chat)).await;
+    assert_eq!((status, text.as_str()), (200, "handled"));
+    assert!(!command.is_finished(), "the command still runs");
+    assert_eq!(metric(handle.metrics(), "lag_bot_queue_depth"), 1.0);
+    gate.add_permits(1);
+    let (status, text) = within("the command's answer", command).await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "handled"));
     stop(handle, world).await;
 }
 

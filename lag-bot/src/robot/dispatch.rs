@@ -21,7 +21,7 @@ use super::ignore::ignore_reason;
 use super::lanes::{Lanes, lane_key};
 use crate::client::Client;
 use crate::command::conversation::{Conversations, Release, Routed, Talk};
-use crate::command::lookup::Me;
+use crate::command::lookup::{Action, Me};
 use crate::ctx::Ctx;
 use crate::error::ConversationEnd;
 use crate::events::{Envelope, Event};
@@ -53,13 +53,22 @@ pub(crate) struct Shared<S> {
 struct Job {
     transport: &'static str,
     envelope: Envelope,
+    plan: Plan,
     _slot: OwnedSemaphorePermit,
     done: Option<oneshot::Sender<Handled>>,
 }
 
+/// What an event asks of the handlers, decided where it arrives, before it waits in its lane.
+enum Plan {
+    /// These commands and pattern listeners, and the listeners of its type.
+    Actions(Vec<Action>),
+    /// Deciding panicked (a defect): reported to the error hook when its turn comes.
+    Panicked(String),
+}
+
 /// What an event starts, decided in its lane before any task is spawned.
 enum Start<S> {
-    /// Ignored, or no handler wants it: finished at once.
+    /// No handler started after all: finished at once.
     Nothing,
     /// Choosing its handlers panicked: reported to the error hook.
     Panicked(Error, Ctx<S>),
@@ -176,7 +185,13 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             } else {
                 (None, None)
             };
-            if self.shared.answers(&delivery.envelope) == Routed::Taken {
+            // An answer to a waiting conversation, and an event no handler wants (most chat),
+            // finish here: nothing of them waits in the room's lane or starts a task.
+            let plan = match self.shared.answers(&delivery.envelope) {
+                Routed::Taken => None,
+                Routed::NotAnswer => self.shared.plan(&delivery.envelope),
+            };
+            let Some(plan) = plan else {
                 #[cfg(feature = "testing")]
                 if let (Some(probe), Some(id)) = (&self.shared.probe, delivery.envelope.id()) {
                     probe.finished(id, delivery.envelope.event_type());
@@ -186,7 +201,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                     let _ = done.send(Handled { failed: false });
                 }
                 return Offer::Accepted(receiver);
-            }
+            };
             self.shared.metrics.queue_depth().inc();
             let lane = lane_key(delivery.envelope.event());
             self.lanes.push(
@@ -194,6 +209,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                 Job {
                     transport: delivery.transport,
                     envelope: delivery.envelope,
+                    plan,
                     _slot: slot,
                     done,
                 },
@@ -224,6 +240,28 @@ impl<S: Send + Sync + 'static> Shared<S> {
         )
     }
 
+    /// What `envelope` asks of the handlers, decided from the event alone; `None` when it is
+    /// ignored or no handler wants it.
+    fn plan(&self, envelope: &Envelope) -> Option<Plan> {
+        let event = envelope.event();
+        if let Some(reason) = ignore_reason(event, &self.me.id, self.allow_robots) {
+            tracing::debug!(event_id = envelope.id(), ?reason, "event ignored");
+            return None;
+        }
+        let me = Me {
+            id: &self.me.id,
+            name: &self.me.name,
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.plan(me, event))) {
+            Ok(Some(actions)) => Some(Plan::Actions(actions)),
+            Ok(None) => {
+                tracing::trace!(event_id = envelope.id(), "no handler for this event");
+                None
+            }
+            Err(panic) => Some(Plan::Panicked(panic_message(&*panic).to_owned())),
+        }
+    }
+
     /// Runs an event's handlers in a task of their own, and returns when they finished or
     /// when every unfinished one waits in a conversation: the room's next event may start
     /// then. The task holds the event's queue slot until the handlers finish.
@@ -231,6 +269,7 @@ impl<S: Send + Sync + 'static> Shared<S> {
         let Job {
             transport,
             envelope,
+            plan,
             _slot,
             done,
         } = job;
@@ -247,14 +286,14 @@ impl<S: Send + Sync + 'static> Shared<S> {
         if let (Some(probe), Some(id)) = (&self.probe, envelope.id()) {
             probe.running(id, &release);
         }
-        let start = span.in_scope(|| self.start(&envelope, &release));
+        let start = span.in_scope(|| self.start(&envelope, &release, plan));
         let finish = Finish {
             envelope,
             _slot,
             done,
         };
-        // Most events start nothing (chat that is no command): they finish here, in the lane,
-        // with no task spawned for them.
+        // Listeners may decline an event of their type: then it finishes here, in the lane,
+        // with no task spawned for it.
         if matches!(start, Start::Nothing) {
             self.finish(finish, false);
             return;
@@ -271,13 +310,9 @@ impl<S: Send + Sync + 'static> Shared<S> {
         }
     }
 
-    /// Decides what an event starts: nothing (ignored, or no handler wants it), or its
-    /// handlers with their context.
-    fn start(&self, envelope: &Arc<Envelope>, release: &Arc<Release>) -> Start<S> {
-        if let Some(reason) = ignore_reason(envelope.event(), &self.me.id, self.allow_robots) {
-            tracing::debug!(?reason, "event ignored");
-            return Start::Nothing;
-        }
+    /// Starts what `plan` decided for an event: its handlers with their context, or nothing
+    /// when every listener declined it.
+    fn start(&self, envelope: &Arc<Envelope>, release: &Arc<Release>, plan: Plan) -> Start<S> {
         let mut ctx = Ctx::new(
             Arc::clone(&self.state),
             self.client.clone(),
@@ -295,22 +330,23 @@ impl<S: Send + Sync + 'static> Shared<S> {
                 texts: options.texts_arc(),
             }));
         }
-        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx))) {
+        let panicked = |message: &str| {
+            Error::new(
+                ErrorKind::Handler,
+                format!("a handler panicked before it started: {message}"),
+            )
+        };
+        let actions = match plan {
+            Plan::Actions(actions) => actions,
+            Plan::Panicked(message) => return Start::Panicked(panicked(&message), ctx),
+        };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.runs(&ctx, actions))) {
             Ok(runs) if runs.is_empty() => {
-                tracing::trace!("no handler for this event");
+                tracing::trace!("no handler started for this event");
                 Start::Nothing
             }
             Ok(runs) => Start::Runs(ctx, runs),
-            Err(panic) => {
-                let error = Error::new(
-                    ErrorKind::Handler,
-                    format!(
-                        "a handler panicked before it started: {}",
-                        panic_message(&*panic)
-                    ),
-                );
-                Start::Panicked(error, ctx)
-            }
+            Err(panic) => Start::Panicked(panicked(panic_message(&*panic)), ctx),
         }
     }
 

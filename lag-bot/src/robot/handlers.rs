@@ -2,7 +2,7 @@
 //! starts.
 
 use crate::Result;
-use crate::command::lookup::{CommandIndex, Me};
+use crate::command::lookup::{Action, CommandIndex, Me};
 use std::sync::Arc;
 
 use crate::command::{Command, CommandOptions, CooldownStore, Hear};
@@ -45,11 +45,23 @@ impl<S: Send + Sync + 'static> Handlers<S> {
         })
     }
 
-    /// Starts every handler the event in `ctx` asks for: the listeners of its type in
-    /// registration order, then, for a `room.message`, its command and pattern listeners.
-    /// Commands see `room.message` only, so a mention (which Lag also sends as
+    /// What `event` asks of the handlers, decided from the event alone: `None` when no
+    /// listener takes its type and (a `room.message`) no command or pattern listener matches
+    /// it. Commands see `room.message` only, so a mention (which Lag also sends as
     /// `robot.mentioned`) runs a command once.
-    pub(crate) fn runs(&self, ctx: &Ctx<S>) -> Vec<Run> {
+    pub(crate) fn plan(&self, me: Me<'_>, event: &Event) -> Option<Vec<Action>> {
+        let listeners = self.listeners.iter().any(|listener| listener.wants(event));
+        let actions = match (&self.commands, event) {
+            (Some(commands), Event::RoomMessage(msg)) => commands.decide(me, msg),
+            _ => Vec::new(),
+        };
+        (listeners || !actions.is_empty()).then_some(actions)
+    }
+
+    /// Starts every handler the event in `ctx` asks for: the listeners of its type in
+    /// registration order, then the command and pattern listener `actions` that
+    /// [`plan`](Self::plan) found in it.
+    pub(crate) fn runs(&self, ctx: &Ctx<S>, actions: Vec<Action>) -> Vec<Run> {
         let event = ctx.event();
         let mut runs: Vec<Run> = self
             .listeners
@@ -58,7 +70,7 @@ impl<S: Send + Sync + 'static> Handlers<S> {
             .filter_map(|listener| listener.start(ctx.clone()))
             .collect();
         if let (Some(commands), Event::RoomMessage(msg)) = (&self.commands, event) {
-            runs.extend(commands.runs(ctx, msg));
+            runs.extend(commands.start_all(ctx, msg, actions));
         }
         runs
     }

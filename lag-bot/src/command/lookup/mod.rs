@@ -169,16 +169,26 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
 
     /// Starts everything `msg` asks for, each run named after its command (the trigger as
     /// written, `!roll`) or pattern listener.
+    #[cfg(test)]
     pub(crate) fn runs(&self, ctx: &Ctx<S>, msg: &RoomMessage) -> Vec<Run> {
         let me = ctx.me();
         let me = Me {
             id: &me.id,
             name: &me.name,
         };
-        self.decide(me, msg)
+        self.start_all(ctx, msg, self.decide(me, msg)).collect()
+    }
+
+    /// Starts the `actions` that [`decide`](Self::decide) found in `msg`.
+    pub(crate) fn start_all<'a>(
+        &'a self,
+        ctx: &'a Ctx<S>,
+        msg: &'a RoomMessage,
+        actions: Vec<Action>,
+    ) -> impl Iterator<Item = Run> + 'a {
+        actions
             .into_iter()
-            .map(|action| self.start(ctx.clone(), msg, action))
-            .collect()
+            .map(move |action| self.start(ctx.clone(), msg, action))
     }
 
     /// Whether `msg` invokes a command explicitly (not a suggestion or a pattern listener).
@@ -203,7 +213,8 @@ impl<S: Send + Sync + 'static> CommandIndex<S> {
         if let Some(action) = self.command_action(me, &msg.content) {
             actions.push(action);
         }
-        if !self.hears.is_empty() {
+        // `is_match` first: most messages match no pattern, and it needs no allocation.
+        if !self.hears.is_empty() && self.hear_set.is_match(&msg.content) {
             for index in self.hear_set.matches(&msg.content).iter() {
                 let hear = &self.hears[index];
                 if let Some(captures) = Captures::with_names(&hear.regex, &msg.content, &hear.names)
