@@ -7,7 +7,7 @@ use crate::Result;
 use crate::command::lookup::{CommandIndex, Me};
 use crate::command::{Command, CommandOptions, Hear, MemoryCooldowns};
 use crate::events::{Envelope, RoomMessage};
-use crate::transport::{Claim, Dedup, DedupStore, OnStoreError};
+use crate::transport::{Claim, Dedup, DedupStore, OnStoreError, Store};
 
 /// A robot's commands and pattern listeners indexed as the robot indexes them when it starts.
 pub struct Router {
@@ -49,10 +49,17 @@ pub struct Claimer {
 }
 
 impl Claimer {
-    /// Claims in `store`.
+    /// Claims in `store`, as a robot given a store does.
     pub fn new(store: Arc<dyn DedupStore>) -> Self {
         Self {
-            dedup: Dedup::new(store),
+            dedup: Dedup::new(Store::Given(store)),
+        }
+    }
+
+    /// Claims in an in-memory store of the default capacity, as a robot does by default.
+    pub fn memory() -> Self {
+        Self {
+            dedup: Dedup::new(Store::default()),
         }
     }
 

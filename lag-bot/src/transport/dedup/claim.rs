@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::DedupStore;
+use super::{DedupStore, MemoryDedup};
 use crate::Error;
 use crate::events::{Envelope, Event};
 
@@ -28,15 +28,30 @@ pub(crate) enum OnStoreError {
     RunAnyway,
 }
 
+/// Where a robot deduplicates.
+#[derive(Clone)]
+pub(crate) enum Store {
+    /// Its own in-memory store, claimed directly: no key is written out, no future boxed.
+    Memory(Arc<MemoryDedup>),
+    /// A store it was given (shared by replicas, or the author's own).
+    Given(Arc<dyn DedupStore>),
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store::Memory(Arc::new(MemoryDedup::default()))
+    }
+}
+
 /// The robot's deduplication: which ids a delivery is known by, claimed in its store.
 pub(crate) struct Dedup {
     /// `None` when deliveries were deduplicated before they reached the dispatcher (the
     /// durable intake does it as it appends them).
-    store: Option<Arc<dyn DedupStore>>,
+    store: Option<Store>,
 }
 
 impl Dedup {
-    pub(crate) fn new(store: Arc<dyn DedupStore>) -> Self {
+    pub(crate) fn new(store: Store) -> Self {
         Self { store: Some(store) }
     }
 
@@ -48,8 +63,19 @@ impl Dedup {
 
     /// Claims every id of `envelope`: [`Claim::Fresh`] when none was claimed before.
     pub(crate) async fn claim(&self, envelope: &Envelope, on_error: OnStoreError) -> Claim {
-        let Some(store) = &self.store else {
-            return Claim::Fresh;
+        let store = match &self.store {
+            None => return Claim::Fresh,
+            Some(Store::Memory(memory)) => {
+                let keys = key_parts(envelope);
+                let fresh = memory
+                    .claim_in_order(keys.iter().flatten().map(|parts| memory.fingerprint(parts)));
+                if fresh {
+                    return Claim::Fresh;
+                }
+                tracing::debug!(event_id = envelope.id(), "duplicate delivery dropped");
+                return Claim::Duplicate;
+            }
+            Some(Store::Given(store)) => store,
         };
         let mut claimed = Vec::with_capacity(2);
         for key in dedup_keys(envelope) {
@@ -63,50 +89,51 @@ impl Dedup {
                     tracing::warn!(error = %err, key, "dedup store failed; running the event unrecorded");
                 }
                 Err(err) => {
-                    self.release(&claimed).await;
+                    for key in &claimed {
+                        if let Err(err) = store.release(key).await {
+                            tracing::warn!(error = %err, key, "could not release a dedup claim");
+                        }
+                    }
                     return Claim::Failed(err);
                 }
             }
         }
         Claim::Fresh
     }
-
-    async fn release(&self, keys: &[String]) {
-        let Some(store) = &self.store else {
-            return;
-        };
-        for key in keys {
-            if let Err(err) = store.release(key).await {
-                tracing::warn!(error = %err, key, "could not release a dedup claim");
-            }
-        }
-    }
 }
 
-/// The ids under which a delivery is remembered: its delivery id and, for events that carry
-/// one, an id derived from the data. The second catches a redelivery that arrives under a new
-/// delivery id.
-pub(crate) fn dedup_keys(envelope: &Envelope) -> Vec<String> {
-    let mut keys = Vec::with_capacity(2);
-    if let Some(id) = envelope.id() {
-        keys.push(format!("id:{id}"));
-    }
+/// An id written as the concatenation of its pieces ("" for the unused ones).
+type KeyParts<'a> = [&'a str; 5];
+
+/// The ids under which a delivery is remembered, in pieces: its delivery id and, for events
+/// that carry one, an id derived from the data. The second catches a redelivery that arrives
+/// under a new delivery id.
+fn key_parts(envelope: &Envelope) -> [Option<KeyParts<'_>>; 2] {
+    let id = envelope.id().map(|id| ["id:", id, "", "", ""]);
     let event_type = envelope.event_type();
     let derived = match envelope.event() {
         Event::RoomMessage(_) | Event::RobotMentioned(_) => envelope
             .event()
             .message()
             .and_then(|m| m.message_id.as_deref())
-            .map(|id| format!("{event_type}:{id}")),
-        Event::RoomMessageDeleted(e) => Some(format!("{event_type}:{}", e.message_id)),
+            .map(|id| [event_type, ":", id, "", ""]),
+        Event::RoomMessageDeleted(e) => Some([event_type, ":", e.message_id.as_str(), "", ""]),
         Event::RoomMessageEdited(e) => e
             .edited_at
             .as_ref()
-            .map(|at| format!("{event_type}:{}@{}", e.message_id, at.as_str())),
+            .map(|at| [event_type, ":", e.message_id.as_str(), "@", at.as_str()]),
         _ => None,
     };
-    keys.extend(derived);
-    keys
+    [id, derived]
+}
+
+/// The ids under which a delivery is remembered (see [`key_parts`]), written out.
+pub(crate) fn dedup_keys(envelope: &Envelope) -> Vec<String> {
+    key_parts(envelope)
+        .iter()
+        .flatten()
+        .map(|parts| parts.concat())
+        .collect()
 }
 
 #[cfg(test)]
@@ -114,7 +141,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::transport::MemoryDedup;
 
     fn envelope(id: Option<&str>, event_type: &str, data: serde_json::Value) -> Envelope {
         Envelope::new(id.map(str::to_owned), event_type, None, None, data).unwrap()
@@ -145,22 +171,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_redelivery_under_a_new_id_is_a_duplicate() {
-        let dedup = Dedup::new(Arc::new(MemoryDedup::default()));
-        let data = json!({"roomId": "r", "messageId": "m1", "content": "hi"});
-        let first = envelope(Some("evt_1"), "room.message", data.clone());
-        let again = envelope(Some("evt_2"), "room.message", data);
-        assert!(matches!(
-            dedup.claim(&first, OnStoreError::Refuse).await,
-            Claim::Fresh
-        ));
-        assert!(matches!(
-            dedup.claim(&first, OnStoreError::Refuse).await,
-            Claim::Duplicate
-        ));
-        assert!(matches!(
-            dedup.claim(&again, OnStoreError::Refuse).await,
-            Claim::Duplicate
-        ));
+    async fn a_redelivery_under_a_new_id_is_a_duplicate_in_the_own_and_a_given_store() {
+        let given = Store::Given(Arc::new(MemoryDedup::default()));
+        for store in [Store::default(), given] {
+            let dedup = Dedup::new(store);
+            let data = json!({"roomId": "r", "messageId": "m1", "content": "hi"});
+            let first = envelope(Some("evt_1"), "room.message", data.clone());
+            let again = envelope(Some("evt_2"), "room.message", data);
+            let other = envelope(
+                Some("evt_3"),
+                "room.message",
+                json!({"roomId": "r", "messageId": "m2", "content": "hi"}),
+            );
+            let claim = |envelope| dedup.claim(envelope, OnStoreError::Refuse);
+            assert!(matches!(claim(&first).await, Claim::Fresh));
+            assert!(matches!(claim(&first).await, Claim::Duplicate));
+            assert!(matches!(claim(&again).await, Claim::Duplicate));
+            assert!(matches!(claim(&other).await, Claim::Fresh));
+        }
     }
 }
