@@ -1,8 +1,9 @@
-//! Run with: `cargo bench -p lag-bot-project --bench load` (options after `--`, see `USAGE`)
+//! Run with: `cargo bench -p lag-bot-bench --bench load` (options after `--`, see `USAGE`)
 //!
 //! The webhook intake under load: the `commands` example's robot and a floor (a bare axum
-//! handler doing only the signature check and the JSON decode the robot does) each run in a
-//! child process of their own on 127.0.0.1, one after the other, in alternating repetitions.
+//! handler doing only the signature check and the JSON decode the robot does) each run as a
+//! program of their own (`src/bin/lag-bot-load-robot.rs`, `src/bin/lag-bot-load-floor.rs`) in
+//! a child process on 127.0.0.1, one after the other, in alternating repetitions.
 //! This process is the load client and the local Lag the robot starts against: it fires
 //! distinct, correctly signed `room.message` deliveries at each server for a bounded time with
 //! bounded concurrency, and reports deliveries per second, acknowledgement latency, the
@@ -20,20 +21,14 @@ mod servers;
 #[path = "load/soak.rs"]
 mod soak;
 
-use std::alloc::System;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
-
 use deliveries::{Outcome, Sender, Target, count_failure, with_duplicates};
-use servers::{SOAK, Server, cpu_seconds, raised_sim_limits};
-
-/// Counts the servers' allocations (it adds a little to every allocation, in both alike).
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+use lag_bot_bench::SOAK;
+use servers::{Role, Server, cpu_seconds, raised_sim_limits};
 
 const USAGE: &str = "\
 usage: load [OPTIONS]          the robot against the floor, alternating repetitions
@@ -57,9 +52,6 @@ soak:    --minutes N      how long the soak runs (default 10)
 const COMMAND: &str = "!ping";
 
 fn main() {
-    if servers::serve_if_child() {
-        return;
-    }
     let options = Options::parse();
     match options.mode {
         Mode::Load => drive(options),
@@ -333,9 +325,13 @@ fn drive(options: Options) {
     let mut results: BTreeMap<&str, Vec<Run>> = BTreeMap::new();
     let mut run_number = 0;
     for rep in 1..=options.reps {
-        for role in ["robot", "floor"] {
+        for role in [Role::Robot, Role::Floor] {
             run_number += 1;
-            let env: &[(&str, String)] = if role == "robot" { &lag.robot_env } else { &[] };
+            let env: &[(&str, String)] = if role == Role::Robot {
+                &lag.robot_env
+            } else {
+                &[]
+            };
             let mut server = Server::start(role, env);
             let target = lag.target(&server, run_number);
             let replies_before = lag.replies();
@@ -351,14 +347,14 @@ fn drive(options: Options) {
             run.peak_kib = server.status_kib("VmHWM");
             run.peak_private_kib = private.stop();
             server.stop();
-            report(&format!("{role} #{rep}"), &run);
-            if role == "robot" && options.command_percent() > 0 {
+            report(&format!("{} #{rep}", role.name()), &run);
+            if role == Role::Robot && options.command_percent() > 0 {
                 println!(
                     "          replies stored by the local Lag: {}",
                     lag.replies() - replies_before
                 );
             }
-            results.entry(role).or_default().push(run);
+            results.entry(role.name()).or_default().push(run);
         }
     }
     summarise(&results);

@@ -12,7 +12,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lag_bot::transport::WebhookSecret;
 
-use crate::servers::SECRET;
+use lag_bot_bench::SECRET;
 
 /// Where deliveries go and what they say about their room and sender.
 pub struct Target {

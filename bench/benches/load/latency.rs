@@ -7,12 +7,18 @@ use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use lag_bot::Robot;
 use lag_bot::transport::{PollConfig, SseConfig, Transport, WebhookConfig, WebhookSecret};
+use lag_bot::{Ctx, Robot};
 use lag_sim::{EventType, RobotSpec, Sim, SimConfig};
 
 use crate::Options;
-use crate::servers::{ping, raised_robot_limits, raised_sim_limits};
+use crate::servers::{raised_robot_limits, raised_sim_limits};
+
+/// Checks that the robot is listening.
+#[lag_bot::command("!ping")]
+async fn ping(_ctx: Ctx) -> &'static str {
+    "pong"
+}
 
 /// The transports measured, in order.
 const TRANSPORTS: [&str; 3] = ["webhook", "sse", "poll"];

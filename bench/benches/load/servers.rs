@@ -1,188 +1,61 @@
-//! The servers under load, each a child process of this program: the robot (the `commands`
-//! example's command set, webhook transport) and the floor (a bare axum handler). Each prints
-//! `listening ADDR`, answers `stats` on stdin with its allocation count, and exits when stdin
-//! closes. Also what the load client reads about a child from `/proc`.
+//! The servers under load, each a program of its own started as a child process: the robot
+//! (`src/bin/lag-bot-load-robot.rs`, the `commands` example's command set on the webhook
+//! transport) and the floor (`src/bin/lag-bot-load-floor.rs`, a bare axum handler), both
+//! built by `cargo bench` with the benchmark. What they share with the load client is the
+//! package's library; this is the client's side: starting them, asking for their allocation
+//! counts, and what it reads about them from `/proc`.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::process::{Child, ChildStdin, ChildStdout, Command as Process, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use lag_bot::client::{RateLimits, Window};
-use lag_bot::command::{Captures, Rest};
-use lag_bot::transport::{WebhookConfig, WebhookSecret};
-use lag_bot::{Ctx, Robot};
 
-use crate::GLOBAL;
+use lag_bot_bench::{RAISED_MESSAGES, RAISED_REQUESTS};
 
-/// The variable that makes this program a server child instead of the load client.
-pub const ROLE: &str = "LAG_LOAD_ROLE";
-/// The variable that gives the robot raised rate limits (see [`raised_sim_limits`]).
-pub const SOAK: &str = "LAG_LOAD_SOAK";
-/// The webhook signing secret both servers check.
-pub const SECRET: &str = "whsec_bG9hZC1iZW5jaG1hcmstc2VjcmV0LWtleQ==";
 /// `/proc` counts CPU time in clock ticks of 1/100 s on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The limits of the local Lag when replies are sent, the soak's: 2,000 messages per 10 s and
-/// 12,000 requests per minute (200 a second each), twice the soak's default reply rate. Lag's
-/// own limits (10 messages per 10 s) allow one robot far fewer replies than a soak at 1,000
-/// deliveries a second asks for; `--lag-limits` keeps them.
+/// The limits of the local Lag when replies are sent (see [`RAISED_MESSAGES`]).
 pub fn raised_sim_limits() -> lag_sim::RateLimits {
     lag_sim::RateLimits {
-        requests: 12_000,
-        request_window: Duration::from_secs(60),
-        messages: 2_000,
-        message_window: Duration::from_secs(10),
+        requests: RAISED_REQUESTS.0 as usize,
+        request_window: RAISED_REQUESTS.1,
+        messages: RAISED_MESSAGES.0 as usize,
+        message_window: RAISED_MESSAGES.1,
     }
 }
 
-/// The same limits for the robot's paced client.
+/// The same limits for a robot's paced client.
 pub fn raised_robot_limits() -> RateLimits {
-    let sim = raised_sim_limits();
     RateLimits::lag()
-        .messages(Some(Window::new(sim.messages as u32, sim.message_window)))
-        .requests(Some(Window::new(sim.requests as u32, sim.request_window)))
+        .messages(Some(Window::new(RAISED_MESSAGES.0, RAISED_MESSAGES.1)))
+        .requests(Some(Window::new(RAISED_REQUESTS.0, RAISED_REQUESTS.1)))
 }
 
-/// Runs this process as the server named by [`ROLE`], if it is one; `false` for the client.
-pub fn serve_if_child() -> bool {
-    match std::env::var(ROLE).as_deref() {
-        Ok("robot") => serve_robot(),
-        Ok("floor") => serve_floor(),
-        _ => return false,
-    }
-    true
+/// Which server program to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Robot,
+    Floor,
 }
 
-/// Checks that the robot is listening.
-#[lag_bot::command("!ping")]
-pub async fn ping(_ctx: Ctx) -> &'static str {
-    "pong"
-}
-
-/// Rolls dice.
-#[lag_bot::command("!roll", aliases("!dice"))]
-async fn roll(_ctx: Ctx, sides: Option<u32>, count: Option<u8>) -> String {
-    format!("d{} x{}", sides.unwrap_or(6), count.unwrap_or(1))
-}
-
-/// Repeats what you say.
-#[lag_bot::command("!echo", aliases("!say"))]
-async fn echo(_ctx: Ctx, text: Rest) -> String {
-    text.into_inner()
-}
-
-/// Tells the time.
-#[lag_bot::command("!time")]
-async fn time(_ctx: Ctx, offset: Option<i8>) -> String {
-    format!("UTC{:+}", offset.unwrap_or(0))
-}
-
-/// Answers thanks addressed to the robot by name.
-#[lag_bot::hear(r"(?i)\b(?:thanks|thank you|thx),?\s+(?P<name>@?\w+)")]
-async fn thanks(ctx: Ctx, caps: Captures) -> Option<String> {
-    let name = caps.name("name")?.trim_start_matches('@');
-    let who = ctx.message()?.sender_name.clone();
-    name.eq_ignore_ascii_case(&ctx.me().name)
-        .then(|| format!("You're welcome, {who}!"))
-}
-
-pub fn secrets() -> Vec<WebhookSecret> {
-    vec![WebhookSecret::new(SECRET).unwrap()]
-}
-
-fn serve_robot() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let key = std::env::var("LAG_ROBOT_API_KEY").unwrap();
-        let base = std::env::var("LAG_API_BASE").unwrap();
-        let transport = WebhookConfig::new(secrets()).listen("127.0.0.1:0".parse().unwrap());
-        let mut builder = Robot::builder()
-            .key(key)
-            .base_url(base)
-            .transport(transport);
-        if std::env::var_os(SOAK).is_some() {
-            builder = builder.rate_limits(raised_robot_limits());
-        }
-        // The `commands` example's command set (its replies are shortened).
-        let robot = builder
-            .build()
-            .unwrap()
-            .command(ping())
-            .command(roll())
-            .command(echo())
-            .command(time())
-            .hear(thanks());
-        let handle = robot.start().await.unwrap();
-        announce(handle.local_addr().unwrap());
-        answer_stats().await;
-        handle.shutdown().await.unwrap();
-    });
-}
-
-fn serve_floor() {
-    use axum::http::{HeaderMap, StatusCode};
-
-    async fn webhook(headers: HeaderMap, body: Bytes) -> StatusCode {
-        let secrets = secrets();
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let verified = lag_bot::__fuzz::verify_webhook(
-            &secrets,
-            header("webhook-id"),
-            header("webhook-timestamp"),
-            header("webhook-signature"),
-            &body,
-            SystemTime::now(),
-        );
-        if verified.is_none() {
-            return StatusCode::UNAUTHORIZED;
-        }
-        match serde_json::from_slice::<serde_json::Value>(&body) {
-            Ok(_) => StatusCode::OK,
-            Err(_) => StatusCode::BAD_REQUEST,
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Robot => "robot",
+            Role::Floor => "floor",
         }
     }
 
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let app = axum::Router::new().route("/webhook", axum::routing::post(webhook));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        announce(listener.local_addr().unwrap());
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
-        answer_stats().await;
-        server.abort();
-    });
-}
-
-fn announce(addr: std::net::SocketAddr) {
-    println!("listening {addr}");
-    std::io::stdout().flush().unwrap();
-}
-
-/// Answers each `stats` line on stdin with the allocations so far; returns when stdin closes.
-async fn answer_stats() {
-    tokio::task::spawn_blocking(|| {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if line.trim() == "stats" {
-                let stats = GLOBAL.stats();
-                // Reallocations are already in both byte counts, as growth or shrinkage.
-                let live = stats
-                    .bytes_allocated
-                    .saturating_sub(stats.bytes_deallocated);
-                println!(
-                    "allocs {} live {live}",
-                    stats.allocations + stats.reallocations
-                );
-                std::io::stdout().flush().unwrap();
-            }
+    fn program(self) -> &'static str {
+        match self {
+            Role::Robot => env!("CARGO_BIN_EXE_lag-bot-load-robot"),
+            Role::Floor => env!("CARGO_BIN_EXE_lag-bot-load-floor"),
         }
-    })
-    .await
-    .unwrap();
+    }
 }
 
 /// A line of `/proc/PID/status` in KiB (0 when it cannot be read).
@@ -218,9 +91,8 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(role: &str, env: &[(&str, String)]) -> Self {
-        let mut child = Process::new(std::env::current_exe().unwrap())
-            .env(ROLE, role)
+    pub fn start(role: Role, env: &[(&str, String)]) -> Self {
+        let mut child = Process::new(role.program())
             .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
@@ -234,7 +106,7 @@ impl Server {
         let addr = line
             .trim()
             .strip_prefix("listening ")
-            .unwrap_or_else(|| panic!("the {role} did not start: {line:?}"))
+            .unwrap_or_else(|| panic!("the {} did not start: {line:?}", role.name()))
             .to_owned();
         Server {
             child,

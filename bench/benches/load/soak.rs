@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use crate::deliveries::{Outcome, Sender, count_failure, with_duplicates};
-use crate::servers::Server;
+use crate::servers::{Role, Server};
 use crate::{COMMAND, Lag, Options};
 
 /// What the deliveries came to so far, shared by the firing tasks and the sampler.
@@ -83,7 +83,7 @@ pub fn run(options: Options) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _context = runtime.enter();
     let lag = Lag::start(&runtime, &options);
-    let mut server = Server::start("robot", &lag.robot_env);
+    let mut server = Server::start(Role::Robot, &lag.robot_env);
     let target = lag.target(&server, 1);
     let options = Arc::new(options);
     let sender = Sender::new(options.concurrency);
