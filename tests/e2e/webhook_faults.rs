@@ -381,7 +381,7 @@ async fn acknowledging_after_handlers_waits_for_them() {
 }
 
 #[tokio::test]
-async fn a_message_no_handler_wants_is_done_at_once_behind_a_busy_room() {
+async fn a_message_no_handler_wants_is_done_at_once_behind_a_busy_room_and_a_full_queue() {
     let world = world(lag_sim::Transport::LongPoll).await;
     let gate = Arc::new(Semaphore::new(0));
     let held = Arc::clone(&gate);
@@ -398,6 +398,7 @@ async fn a_message_no_handler_wants_is_done_at_once_behind_a_busy_room() {
         })
     })
     .command(slow)
+    .queue_capacity(1)
     .start()
     .await
     .unwrap();
@@ -410,10 +411,14 @@ async fn a_message_no_handler_wants_is_done_at_once_behind_a_busy_room() {
         (metric(handle.metrics(), "lag_bot_queue_depth") == 1.0).then_some(())
     })
     .await;
-    // The same room's lane is busy with the command; plain chat needs no lane and is done.
+    // The room's lane is busy with the command and the queue of one is full; plain chat needs
+    // neither and is done, while another command is refused for Lag to send again.
     let chat = world.message_body("msg_2", "just chatting");
     let (status, text) = within("the chat's answer", lag.deliver("evt_2", &chat)).await;
     assert_eq!((status, text.as_str()), (200, "handled"));
+    let again = world.message_body("msg_3", "!slow");
+    let (status, text) = lag.deliver("evt_3", &again).await;
+    assert_eq!((status, text.as_str()), (503, "queue full"));
     assert!(!command.is_finished(), "the command still runs");
     assert_eq!(metric(handle.metrics(), "lag_bot_queue_depth"), 1.0);
     gate.add_permits(1);

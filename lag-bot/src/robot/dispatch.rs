@@ -1,6 +1,7 @@
 //! The dispatcher: takes deliveries from any transport, deduplicates them, gives a member's
-//! answers to the conversation waiting for them, holds the rest in a bounded queue, and runs
-//! their handlers in per-room order with contained failures.
+//! answers to the conversation waiting for them, finishes at once those no handler wants,
+//! holds the rest in a bounded queue, and runs their handlers in per-room order with contained
+//! failures.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -83,8 +84,9 @@ struct Finish {
     done: Option<oneshot::Sender<Handled>>,
 }
 
-/// Feeds deliveries to handlers. The queue is a semaphore of `capacity` slots: a delivery holds
-/// a slot from acceptance until its handlers finished, so "full" and "drained" are exact.
+/// Feeds deliveries to handlers. The queue is a semaphore of `capacity` slots: a delivery that
+/// starts handlers holds a slot from acceptance until they finished, so "full" and "drained"
+/// are exact.
 pub(crate) struct Dispatcher<S> {
     shared: Arc<Shared<S>>,
     dedup: Dedup,
@@ -150,14 +152,21 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
         want_done: bool,
     ) -> BoxFuture<'_, Offer> {
         Box::pin(async move {
-            let slot = match admission {
-                Admission::Now => match Arc::clone(&self.slots).try_acquire_owned() {
-                    Ok(slot) => slot,
+            if admission == Admission::Now && self.closed.is_cancelled() {
+                return Offer::Closed;
+            }
+            // Decided first, from the event alone: an event no handler wants (most chat) takes
+            // no place in the queue, so a queue full of a busy room's commands refuses none.
+            let plan = self.shared.plan(&delivery.envelope);
+            let slot = match (&plan, admission) {
+                (None, _) => None,
+                (Some(_), Admission::Now) => match Arc::clone(&self.slots).try_acquire_owned() {
+                    Ok(slot) => Some(slot),
                     Err(_) if self.closed.is_cancelled() => return Offer::Closed,
                     Err(_) => return Offer::Full,
                 },
-                Admission::Wait => match Arc::clone(&self.slots).acquire_owned().await {
-                    Ok(slot) => slot,
+                (Some(_), Admission::Wait) => match Arc::clone(&self.slots).acquire_owned().await {
+                    Ok(slot) => Some(slot),
                     Err(_) => return Offer::Closed,
                 },
             };
@@ -185,18 +194,17 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             } else {
                 (None, None)
             };
-            // An answer to a waiting conversation, and an event no handler wants (most chat),
-            // finish here: nothing of them waits in the room's lane or starts a task.
-            let plan = match self.shared.answers(&delivery.envelope) {
+            // An answer to a waiting conversation, and an event no handler wants, finish here:
+            // nothing of them waits in the room's lane or starts a task.
+            let lane_work = match self.shared.answers(&delivery.envelope) {
                 Routed::Taken => None,
-                Routed::NotAnswer => self.shared.plan(&delivery.envelope),
+                Routed::NotAnswer => plan.zip(slot),
             };
-            let Some(plan) = plan else {
+            let Some((plan, slot)) = lane_work else {
                 #[cfg(feature = "testing")]
                 if let (Some(probe), Some(id)) = (&self.shared.probe, delivery.envelope.id()) {
                     probe.finished(id, delivery.envelope.event_type());
                 }
-                drop(slot);
                 if let Some(done) = done {
                     let _ = done.send(Handled { failed: false });
                 }

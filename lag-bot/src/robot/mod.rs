@@ -126,8 +126,9 @@ pub struct Robot<S = ()> {
 impl Robot<()> {
     /// At most this many handlers run at once by default.
     pub const DEFAULT_MAX_HANDLERS: usize = 64;
-    /// At most this many accepted events wait or run at once by default; beyond it a webhook
-    /// answers 503 and SSE/poll consumers wait.
+    /// At most this many accepted events that start handlers wait or run at once by default;
+    /// beyond it a webhook answers 503 and SSE/poll consumers wait. Events no handler wants
+    /// take no place.
     pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 
     /// Starts an explicit configuration, with the state first if the robot has one.
@@ -263,7 +264,8 @@ impl<S: Send + Sync + 'static> Robot<S> {
         self
     }
 
-    /// Bounds how many accepted events may wait or run at once (default 1024, at least 1).
+    /// Bounds how many accepted events that start handlers may wait or run at once (default
+    /// 1024, at least 1). Events no handler wants are done as they arrive and take no place.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
         self
