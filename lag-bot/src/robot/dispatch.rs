@@ -7,12 +7,12 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, join_all};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument as _;
 
@@ -92,7 +92,8 @@ pub(crate) struct Dispatcher<S> {
     dedup: Dedup,
     slots: Arc<Semaphore>,
     capacity: u32,
-    closed: CancellationToken,
+    /// Set once by [`close`](Self::close); read on every delivery.
+    closed: AtomicBool,
     lanes: Lanes<Job>,
     tracker: TaskTracker,
 }
@@ -114,7 +115,7 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
             dedup,
             slots: Arc::new(Semaphore::new(capacity as usize)),
             capacity,
-            closed: CancellationToken::new(),
+            closed: AtomicBool::new(false),
             lanes,
             tracker,
         }
@@ -128,7 +129,11 @@ impl<S: Send + Sync + 'static> Dispatcher<S> {
     /// Stops taking deliveries that may be refused (webhook). Deliveries already taken from Lag
     /// (SSE, poll) are still accepted until [`drain`](Self::drain).
     pub(crate) fn close(&self) {
-        self.closed.cancel();
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
     }
 
     /// Waits until every accepted delivery has finished. Call after [`close`](Self::close) and
@@ -152,7 +157,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
         want_done: bool,
     ) -> BoxFuture<'_, Offer> {
         Box::pin(async move {
-            if admission == Admission::Now && self.closed.is_cancelled() {
+            if admission == Admission::Now && self.is_closed() {
                 return Offer::Closed;
             }
             // Decided first, from the event alone: an event no handler wants (most chat) takes
@@ -162,7 +167,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
                 (None, _) => None,
                 (Some(_), Admission::Now) => match Arc::clone(&self.slots).try_acquire_owned() {
                     Ok(slot) => Some(slot),
-                    Err(_) if self.closed.is_cancelled() => return Offer::Closed,
+                    Err(_) if self.is_closed() => return Offer::Closed,
                     Err(_) => return Offer::Full,
                 },
                 (Some(_), Admission::Wait) => match Arc::clone(&self.slots).acquire_owned().await {
@@ -172,7 +177,7 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             };
             // Checked after taking the slot: `drain` waits for every slot, so a delivery that
             // got one before the robot closed is run before the robot stops.
-            if admission == Admission::Now && self.closed.is_cancelled() {
+            if admission == Admission::Now && self.is_closed() {
                 return Offer::Closed;
             }
             let on_error = match admission {
