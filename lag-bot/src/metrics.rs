@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 /// |---|---|---|
 /// | `lag_bot_deliveries_total` | counter | `transport`, `outcome` (`accepted`, `duplicate`, `unauthorized`, `malformed`, `too_large`, `body_timeout`, `queue_full`, `shutting_down`, `gone`) |
 /// | `lag_bot_dedup_hits_total` | counter | `transport` |
-/// | `lag_bot_queue_depth` | gauge | accepted deliveries not yet finished |
+/// | `lag_bot_queue_depth` | gauge | accepted deliveries whose handlers have not finished (one that no handler wants is done as it arrives and never counts) |
 /// | `lag_bot_handlers_running` | gauge | |
 /// | `lag_bot_handler_duration_seconds` | histogram | `handler` (a scheduled job by its name) |
 /// | `lag_bot_handler_errors_total` | counter | `handler`, `cause` (`error`, `panic`) |
