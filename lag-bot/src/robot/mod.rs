@@ -19,6 +19,9 @@
 //!   unfinished handlers waits for an answer in a [conversation](crate::Ctx::ask) (those go on
 //!   in the background, holding their queue slot until they end), so one member's
 //!   conversation never holds up the room;
+//! - an event that starts no handler (most chat) is done as it arrives: it neither waits
+//!   behind its room's running handlers nor takes a place in the bounded queue, so a room
+//!   busy with slow commands still has its chat acknowledged at once;
 //! - a member's message in a room where one of the robot's handlers waits for their answer is
 //!   given to that handler at once, ahead of the room's queue, and starts nothing else; unless
 //!   it invokes a command (which runs as usual, in order, while the conversation keeps
