@@ -93,7 +93,6 @@ pub struct Server {
 impl Server {
     pub fn start(role: Role, env: &[(&str, String)]) -> Self {
         let mut child = Process::new(role.program())
-            .env("RUST_LOG", "warn")
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
