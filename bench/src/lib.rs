@@ -12,6 +12,7 @@ use std::alloc::System;
 use std::io::Write as _;
 use std::time::Duration;
 
+use lag_bot::client::{RateLimits, Window};
 use lag_bot::transport::WebhookSecret;
 use stats_alloc::StatsAlloc;
 
@@ -28,6 +29,13 @@ pub const SOAK: &str = "LAG_LOAD_SOAK";
 pub const RAISED_MESSAGES: (u32, Duration) = (2_000, Duration::from_secs(10));
 /// The raised request limit (see [`RAISED_MESSAGES`]).
 pub const RAISED_REQUESTS: (u32, Duration) = (12_000, Duration::from_secs(60));
+
+/// The raised limits for a robot's paced client (see [`RAISED_MESSAGES`]).
+pub fn raised_robot_limits() -> RateLimits {
+    RateLimits::lag()
+        .messages(Some(Window::new(RAISED_MESSAGES.0, RAISED_MESSAGES.1)))
+        .requests(Some(Window::new(RAISED_REQUESTS.0, RAISED_REQUESTS.1)))
+}
 
 /// The secrets both servers accept.
 pub fn secrets() -> Vec<WebhookSecret> {

@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use lag_bot::transport::{PollConfig, SseConfig, Transport, WebhookConfig, WebhookSecret};
 use lag_bot::{Ctx, Robot};
+use lag_bot_bench::raised_robot_limits;
 use lag_sim::{EventType, RobotSpec, Sim, SimConfig};
 
 use crate::Options;
-use crate::servers::{raised_robot_limits, raised_sim_limits};
+use crate::servers::raised_sim_limits;
 
 /// Checks that the robot is listening.
 #[lag_bot::command("!ping")]

@@ -11,14 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use lag_bot::client::{RateLimits, Window};
-
 use lag_bot_bench::{RAISED_MESSAGES, RAISED_REQUESTS};
 
 /// `/proc` counts CPU time in clock ticks of 1/100 s on Linux.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// The limits of the local Lag when replies are sent (see [`RAISED_MESSAGES`]).
+/// The limits of the local Lag when replies are sent (see [`RAISED_MESSAGES`]), the same as
+/// [`lag_bot_bench::raised_robot_limits`] gives the robot.
 pub fn raised_sim_limits() -> lag_sim::RateLimits {
     lag_sim::RateLimits {
         requests: RAISED_REQUESTS.0 as usize,
@@ -26,13 +25,6 @@ pub fn raised_sim_limits() -> lag_sim::RateLimits {
         messages: RAISED_MESSAGES.0 as usize,
         message_window: RAISED_MESSAGES.1,
     }
-}
-
-/// The same limits for a robot's paced client.
-pub fn raised_robot_limits() -> RateLimits {
-    RateLimits::lag()
-        .messages(Some(Window::new(RAISED_MESSAGES.0, RAISED_MESSAGES.1)))
-        .requests(Some(Window::new(RAISED_REQUESTS.0, RAISED_REQUESTS.1)))
 }
 
 /// Which server program to start.

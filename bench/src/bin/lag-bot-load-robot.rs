@@ -8,7 +8,6 @@
 
 use std::alloc::System;
 
-use lag_bot::client::{RateLimits, Window};
 use lag_bot::command::{Captures, Rest};
 use lag_bot::transport::WebhookConfig;
 use lag_bot::{Ctx, Robot};
@@ -60,13 +59,7 @@ async fn main() -> lag_bot::Result<()> {
         .base_url(std::env::var("LAG_API_BASE").expect("LAG_API_BASE is set"))
         .transport(transport);
     if std::env::var_os(lag_bot_bench::SOAK).is_some() {
-        let (messages, message_window) = lag_bot_bench::RAISED_MESSAGES;
-        let (requests, request_window) = lag_bot_bench::RAISED_REQUESTS;
-        builder = builder.rate_limits(
-            RateLimits::lag()
-                .messages(Some(Window::new(messages, message_window)))
-                .requests(Some(Window::new(requests, request_window))),
-        );
+        builder = builder.rate_limits(lag_bot_bench::raised_robot_limits());
     }
     let robot = builder
         .build()?
