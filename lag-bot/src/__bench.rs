@@ -7,7 +7,7 @@ use crate::Result;
 use crate::command::lookup::{CommandIndex, Me};
 use crate::command::{Command, CommandOptions, Hear, MemoryCooldowns};
 use crate::events::{Envelope, RoomMessage};
-use crate::transport::{Claim, Dedup, DedupStore, OnStoreError, Store};
+use crate::transport::{Claim, Dedup, DedupBackend, DedupStore, OnStoreError};
 
 /// A robot's commands and pattern listeners indexed as the robot indexes them when it starts.
 pub struct Router {
@@ -52,14 +52,14 @@ impl Claimer {
     /// Claims in `store`, as a robot given a store does.
     pub fn new(store: Arc<dyn DedupStore>) -> Self {
         Self {
-            dedup: Dedup::new(Store::Given(store)),
+            dedup: Dedup::new(DedupBackend::Given(store)),
         }
     }
 
     /// Claims in an in-memory store of the default capacity, as a robot does by default.
     pub fn memory() -> Self {
         Self {
-            dedup: Dedup::new(Store::default()),
+            dedup: Dedup::new(DedupBackend::default()),
         }
     }
 

@@ -23,7 +23,7 @@ use crate::{Error, ErrorKind, Result};
 pub(crate) use backoff::Backoff;
 #[cfg(feature = "redis")]
 pub(crate) use dedup::dedup_keys;
-pub(crate) use dedup::{Claim, Dedup, OnStoreError, Store};
+pub(crate) use dedup::{Claim, Dedup, DedupBackend, OnStoreError};
 pub use dedup::{DedupStore, MemoryDedup};
 pub use poll::PollConfig;
 pub use signature::WebhookSecret;

@@ -30,16 +30,16 @@ pub(crate) enum OnStoreError {
 
 /// Where a robot deduplicates.
 #[derive(Clone)]
-pub(crate) enum Store {
+pub(crate) enum DedupBackend {
     /// Its own in-memory store, claimed directly: no key is written out, no future boxed.
     Memory(Arc<MemoryDedup>),
     /// A store it was given (shared by replicas, or the author's own).
     Given(Arc<dyn DedupStore>),
 }
 
-impl Default for Store {
+impl Default for DedupBackend {
     fn default() -> Self {
-        Store::Memory(Arc::new(MemoryDedup::default()))
+        DedupBackend::Memory(Arc::new(MemoryDedup::default()))
     }
 }
 
@@ -47,11 +47,11 @@ impl Default for Store {
 pub(crate) struct Dedup {
     /// `None` when deliveries were deduplicated before they reached the dispatcher (the
     /// durable intake does it as it appends them).
-    store: Option<Store>,
+    store: Option<DedupBackend>,
 }
 
 impl Dedup {
-    pub(crate) fn new(store: Store) -> Self {
+    pub(crate) fn new(store: DedupBackend) -> Self {
         Self { store: Some(store) }
     }
 
@@ -65,7 +65,7 @@ impl Dedup {
     pub(crate) async fn claim(&self, envelope: &Envelope, on_error: OnStoreError) -> Claim {
         let store = match &self.store {
             None => return Claim::Fresh,
-            Some(Store::Memory(memory)) => {
+            Some(DedupBackend::Memory(memory)) => {
                 let keys = key_parts(envelope);
                 let fresh = memory
                     .claim_in_order(keys.iter().flatten().map(|parts| memory.fingerprint(parts)));
@@ -75,7 +75,7 @@ impl Dedup {
                 tracing::debug!(event_id = envelope.id(), "duplicate delivery dropped");
                 return Claim::Duplicate;
             }
-            Some(Store::Given(store)) => store,
+            Some(DedupBackend::Given(store)) => store,
         };
         let mut claimed = Vec::with_capacity(2);
         for key in dedup_keys(envelope) {
@@ -172,8 +172,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_redelivery_under_a_new_id_is_a_duplicate_in_the_own_and_a_given_store() {
-        let given = Store::Given(Arc::new(MemoryDedup::default()));
-        for store in [Store::default(), given] {
+        let given = DedupBackend::Given(Arc::new(MemoryDedup::default()));
+        for store in [DedupBackend::default(), given] {
             let dedup = Dedup::new(store);
             let data = json!({"roomId": "r", "messageId": "m1", "content": "hi"});
             let first = envelope(Some("evt_1"), "room.message", data.clone());

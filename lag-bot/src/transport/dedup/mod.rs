@@ -14,7 +14,7 @@ use crate::Result;
 
 #[cfg(feature = "redis")]
 pub(crate) use claim::dedup_keys;
-pub(crate) use claim::{Claim, Dedup, OnStoreError, Store};
+pub(crate) use claim::{Claim, Dedup, DedupBackend, OnStoreError};
 
 /// Where a robot remembers the ids of the deliveries it has accepted.
 ///
