@@ -59,6 +59,16 @@ struct Job {
     done: Option<oneshot::Sender<Handled>>,
 }
 
+/// What an arriving event is to the robot, decided from the event alone.
+enum Arrival {
+    /// The robot ignores it (its own message, another robot's).
+    Ignored,
+    /// No handler wants it; a conversation waiting for its sender may still take it.
+    Unwanted,
+    /// Handlers want it: it waits for its turn in its room's lane.
+    Wanted(Plan),
+}
+
 /// What an event asks of the handlers, decided where it arrives, before it waits in its lane.
 enum Plan {
     /// These commands and pattern listeners, and the listeners of its type.
@@ -162,18 +172,22 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             }
             // Decided first, from the event alone: an event no handler wants (most chat) takes
             // no place in the queue, so a queue full of a busy room's commands refuses none.
-            let plan = self.shared.plan(&delivery.envelope);
-            let slot = match (&plan, admission) {
-                (None, _) => None,
-                (Some(_), Admission::Now) => match Arc::clone(&self.slots).try_acquire_owned() {
-                    Ok(slot) => Some(slot),
-                    Err(_) if self.is_closed() => return Offer::Closed,
-                    Err(_) => return Offer::Full,
-                },
-                (Some(_), Admission::Wait) => match Arc::clone(&self.slots).acquire_owned().await {
-                    Ok(slot) => Some(slot),
-                    Err(_) => return Offer::Closed,
-                },
+            let arrival = self.shared.arrival(&delivery.envelope);
+            let slot = match (&arrival, admission) {
+                (Arrival::Wanted(_), Admission::Now) => {
+                    match Arc::clone(&self.slots).try_acquire_owned() {
+                        Ok(slot) => Some(slot),
+                        Err(_) if self.is_closed() => return Offer::Closed,
+                        Err(_) => return Offer::Full,
+                    }
+                }
+                (Arrival::Wanted(_), Admission::Wait) => {
+                    match Arc::clone(&self.slots).acquire_owned().await {
+                        Ok(slot) => Some(slot),
+                        Err(_) => return Offer::Closed,
+                    }
+                }
+                (Arrival::Ignored | Arrival::Unwanted, _) => None,
             };
             // Checked after taking the slot: `drain` waits for every slot, so a delivery that
             // got one before the robot closed is run before the robot stops.
@@ -201,9 +215,11 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
             };
             // An answer to a waiting conversation, and an event no handler wants, finish here:
             // nothing of them waits in the room's lane or starts a task.
-            let lane_work = match self.shared.answers(&delivery.envelope) {
-                Routed::Taken => None,
-                Routed::NotAnswer => plan.zip(slot),
+            let answer = !matches!(arrival, Arrival::Ignored)
+                && self.shared.answers(&delivery.envelope) == Routed::Taken;
+            let lane_work = match (arrival, slot) {
+                (Arrival::Wanted(plan), Some(slot)) if !answer => Some((plan, slot)),
+                _ => None,
             };
             let Some((plan, slot)) = lane_work else {
                 #[cfg(feature = "testing")]
@@ -233,15 +249,12 @@ impl<S: Send + Sync + 'static> Intake for Dispatcher<S> {
 }
 
 impl<S: Send + Sync + 'static> Shared<S> {
-    /// Gives a member's room message to the conversation they hold there, unless it is a
-    /// message the robot ignores or one that invokes a command.
+    /// Gives a member's room message to the conversation they hold there, unless it invokes
+    /// a command. Only for events the robot does not ignore (see [`arrival`](Self::arrival)).
     fn answers(&self, envelope: &Envelope) -> Routed {
         let Event::RoomMessage(msg) = envelope.event() else {
             return Routed::NotAnswer;
         };
-        if ignore_reason(envelope.event(), &self.me.id, self.allow_robots).is_some() {
-            return Routed::NotAnswer;
-        }
         let me = Me {
             id: &self.me.id,
             name: &self.me.name,
@@ -253,25 +266,25 @@ impl<S: Send + Sync + 'static> Shared<S> {
         )
     }
 
-    /// What `envelope` asks of the handlers, decided from the event alone; `None` when it is
-    /// ignored or no handler wants it.
-    fn plan(&self, envelope: &Envelope) -> Option<Plan> {
+    /// What `envelope` is to the robot: ignored, wanted by no handler, or what it asks of the
+    /// handlers, decided from the event alone.
+    fn arrival(&self, envelope: &Envelope) -> Arrival {
         let event = envelope.event();
         if let Some(reason) = ignore_reason(event, &self.me.id, self.allow_robots) {
             tracing::debug!(event_id = envelope.id(), ?reason, "event ignored");
-            return None;
+            return Arrival::Ignored;
         }
         let me = Me {
             id: &self.me.id,
             name: &self.me.name,
         };
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.handlers.plan(me, event))) {
-            Ok(Some(actions)) => Some(Plan::Actions(actions)),
+            Ok(Some(actions)) => Arrival::Wanted(Plan::Actions(actions)),
             Ok(None) => {
                 tracing::trace!(event_id = envelope.id(), "no handler for this event");
-                None
+                Arrival::Unwanted
             }
-            Err(panic) => Some(Plan::Panicked(panic_message(&*panic).to_owned())),
+            Err(panic) => Arrival::Wanted(Plan::Panicked(panic_message(&*panic).to_owned())),
         }
     }
 
