@@ -59,7 +59,7 @@ impl Claimer {
     /// Claims in an in-memory store of the default capacity, as a robot does by default.
     pub fn memory() -> Self {
         Self {
-            dedup: Dedup::new(DedupBackend::default()),
+            dedup: Dedup::new(DedupBackend::of(None)),
         }
     }
 

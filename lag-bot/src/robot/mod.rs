@@ -68,7 +68,7 @@ use crate::kv::{KvStore, MemoryKv};
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::routes::RouteCtx;
-use crate::transport::{DedupBackend, DedupStore, Transport};
+use crate::transport::{DedupStore, Transport};
 use crate::{Error, ErrorKind, Result};
 use error_hook::ErrorHook;
 
@@ -105,7 +105,9 @@ pub struct Robot<S = ()> {
     max_handlers: usize,
     queue_capacity: usize,
     allow_robots: bool,
-    dedup: DedupBackend,
+    /// A dedup store given to the robot; without one it makes its own in-memory store when
+    /// it starts.
+    dedup: Option<Arc<dyn DedupStore>>,
     cooldowns: Arc<dyn CooldownStore>,
     jobs: Vec<Job<S>>,
     job_store: Arc<dyn JobStore>,
@@ -192,7 +194,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
             max_handlers: Robot::DEFAULT_MAX_HANDLERS,
             queue_capacity: Robot::DEFAULT_QUEUE_CAPACITY,
             allow_robots: false,
-            dedup: DedupBackend::default(),
+            dedup: None,
             cooldowns: Arc::new(MemoryCooldowns::with_clock(clock.clone())),
             jobs: Vec::new(),
             job_store: Arc::new(MemoryJobStore::new()),
@@ -327,7 +329,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
 
     /// Replaces the in-memory dedup store, e.g. with one shared by several replicas.
     pub fn dedup_store(mut self, store: Arc<dyn DedupStore>) -> Self {
-        self.dedup = DedupBackend::Given(store);
+        self.dedup = Some(store);
         self
     }
 
@@ -373,7 +375,7 @@ impl<S: Send + Sync + 'static> Robot<S> {
     #[cfg(feature = "redis")]
     fn use_redis(&mut self, redis: crate::redis::Redis) {
         use crate::redis::{RedisCooldowns, RedisDedup, RedisJobStore, RedisKv};
-        self.dedup = DedupBackend::Given(Arc::new(RedisDedup::new(redis.clone())));
+        self.dedup = Some(Arc::new(RedisDedup::new(redis.clone())));
         self.cooldowns = Arc::new(RedisCooldowns::new(redis.clone()));
         self.job_store = Arc::new(RedisJobStore::new(redis.clone()));
         self.kv = Arc::new(RedisKv::new(redis.clone()));

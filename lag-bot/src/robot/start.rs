@@ -20,7 +20,9 @@ use crate::command::conversation::Conversations;
 use crate::routes::RouteCtx;
 use crate::transport::server::{self, Routes};
 use crate::transport::webhook::Listen;
-use crate::transport::{self, Dedup, Intake, Ready, Transport, WebhookConfig, WebhookService};
+use crate::transport::{
+    self, Dedup, DedupBackend, Intake, Ready, Transport, WebhookConfig, WebhookService,
+};
 use crate::{Error, ErrorKind, Result};
 
 impl<S: Send + Sync + 'static> Robot<S> {
@@ -109,10 +111,10 @@ impl<S: Send + Sync + 'static> Robot<S> {
         #[cfg(feature = "redis")]
         let dedup = match &durable {
             Some(_) => Dedup::upstream(),
-            None => Dedup::new(self.dedup),
+            None => Dedup::new(DedupBackend::of(self.dedup)),
         };
         #[cfg(not(feature = "redis"))]
-        let dedup = Dedup::new(self.dedup);
+        let dedup = Dedup::new(DedupBackend::of(self.dedup));
         let dispatcher = Arc::new(Dispatcher::new(shared, dedup, capacity));
         let intake: Arc<dyn Intake> = dispatcher.clone();
         #[cfg(feature = "redis")]

@@ -37,9 +37,13 @@ pub(crate) enum DedupBackend {
     Given(Arc<dyn DedupStore>),
 }
 
-impl Default for DedupBackend {
-    fn default() -> Self {
-        DedupBackend::Memory(Arc::new(MemoryDedup::default()))
+impl DedupBackend {
+    /// The `given` store, or a new in-memory one of the default capacity.
+    pub(crate) fn of(given: Option<Arc<dyn DedupStore>>) -> Self {
+        match given {
+            Some(store) => DedupBackend::Given(store),
+            None => DedupBackend::Memory(Arc::new(MemoryDedup::default())),
+        }
     }
 }
 
@@ -173,7 +177,7 @@ mod tests {
     #[tokio::test]
     async fn a_redelivery_under_a_new_id_is_a_duplicate_in_the_own_and_a_given_store() {
         let given = DedupBackend::Given(Arc::new(MemoryDedup::default()));
-        for store in [DedupBackend::default(), given] {
+        for store in [DedupBackend::of(None), given] {
             let dedup = Dedup::new(store);
             let data = json!({"roomId": "r", "messageId": "m1", "content": "hi"});
             let first = envelope(Some("evt_1"), "room.message", data.clone());
